@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "AgentManager",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agentctl", targets: ["agentctl"]),
+        .executable(name: "demo-worker", targets: ["demo-worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian (librabbitmq-dev, libpq-dev), bound once.
+        .systemLibrary(
+            name: "CRabbitMQ", pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+
+        // Swift types that own the C handles.
+        .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+
+        // Event envelope, configuration, topology, migrations.
+        .target(
+            name: "AgentCore",
+            dependencies: ["AMQP", "Postgres", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Migrations")]),
+        // The consumer runtime every worker shares: inbox, handler, outbox, relay, shutdown.
+        .target(
+            name: "AgentRuntime",
+            dependencies: [
+                "AgentCore", "AMQP", "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
+        // The operator's CLI, as a library so tests can drive it.
+        .target(
+            name: "AgentCLI",
+            dependencies: [
+                "AgentCore", "AgentRuntime", "AMQP", "Postgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(name: "agentctl", dependencies: ["AgentCLI"]),
+        // A worker that exists to show (and test) the runtime round trip.
+        .target(name: "DemoLedger", dependencies: ["AgentRuntime", "AgentCore", "AMQP"]),
+        .executableTarget(name: "demo-worker", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger"]),
+
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
+        .testTarget(name: "AgentRuntimeTests", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger", "AMQP", "Postgres"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,22 @@
+import AgentCore
+import ArgumentParser
+import Postgres
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the database migrations that are missing (safe to run any number of times).")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let config = try options.load()
+        try failing {
+            let pool = PostgresPool(url: config.databaseURL, maxConnections: 1, applicationName: "agentctl")
+            defer { pool.close() }
+            let migrator = try Migrator.bundled()
+            let applied = try migrator.migrate(pool) { print($0) }
+            let latest = migrator.migrations.last.map { "\($0.version)_\($0.name)" } ?? "none"
+            print(applied.isEmpty ? "database is up to date (latest migration \(latest))" : "applied \(applied.count) migration(s); latest \(latest)")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Postgres
+
+/// Applies the versioned SQL files in `Migrations/` exactly once each, in order, under a
+/// PostgreSQL advisory lock so that many workers starting at once do not race.
+public struct Migrator: Sendable {
+    public struct Migration: Sendable, Equatable {
+        public let version: Int
+        public let name: String
+        public let sql: String
+        /// Detects an applied file that was edited afterwards (a mistake: add a new file instead).
+        public var checksum: String { String(format: "%08x", sql.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }) }
+    }
+
+    /// Arbitrary constant shared by every process: the advisory lock's key.
+    static let lockKey: Int64 = 0x4147_4D47_5201
+
+    public let migrations: [Migration]
+
+    public init(migrations: [Migration]) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+    }
+
+    /// The migrations shipped with this build (resources of the AgentCore module).
+    public static func bundled() throws -> Migrator {
+        guard let directory = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
+            throw MigrationError(reason: "the Migrations resource folder is missing from this build")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sql") }
+        let migrations = try files.map { file -> Migration in
+            let stem = String(file.dropLast(4))
+            guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]) else {
+                throw MigrationError(reason: "migration file \(file) must be named NNNN_name.sql")
+            }
+            let sql = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            return Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql)
+        }
+        if Set(migrations.map(\.version)).count != migrations.count {
+            throw MigrationError(reason: "two migration files share a version number")
+        }
+        return Migrator(migrations: migrations)
+    }
+
+    /// Applies what is missing; returns the versions applied now (empty when up to date).
+    @discardableResult
+    public func migrate(_ pool: PostgresPool, log: (String) -> Void = { _ in }) throws -> [Int] {
+        try pool.withConnection { connection in
+            try connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
+            defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
+            try connection.execute(script: """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer PRIMARY KEY,
+                    name       text        NOT NULL,
+                    checksum   text        NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """)
+            var applied: [Int: String] = [:]
+            for row in try connection.query("SELECT version, checksum FROM schema_migrations") {
+                applied[try row.decode(0, as: Int.self)] = try row.decode(1, as: String.self)
+            }
+            var appliedNow: [Int] = []
+            for migration in migrations {
+                if let checksum = applied[migration.version] {
+                    guard checksum == migration.checksum else {
+                        throw MigrationError(
+                            reason: "migration \(migration.version)_\(migration.name) was changed after it was applied")
+                    }
+                    continue
+                }
+                log("applying migration \(migration.version)_\(migration.name)")
+                try connection.execute(script: "BEGIN")
+                do {
+                    try connection.execute(script: migration.sql)
+                    try connection.query(
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        [migration.version, migration.name, migration.checksum])
+                    try connection.execute(script: "COMMIT")
+                } catch {
+                    try? connection.execute(script: "ROLLBACK")
+                    throw MigrationError(reason: "migration \(migration.version)_\(migration.name) failed: \(error)")
+                }
+                appliedNow.append(migration.version)
+            }
+            return appliedNow
+        }
+    }
+}
+
+public struct MigrationError: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
+}

@@ -1,0 +1,245 @@
+import AMQP
+import AgentCore
+import Foundation
+import Logging
+import Postgres
+
+/// The consumer runtime every worker shares. On its own thread it takes batches of deliveries and
+/// for each batch: decodes (malformed → dead-letter queue), records the messages in the inbox
+/// (already there → skip), runs the handler, writes what it emitted to the event log and outbox,
+/// commits, and only then acknowledges. A crash anywhere loses nothing and applies nothing twice.
+public final class ConsumerLoop<Handler: MessageHandler>: Sendable {
+    public struct Settings: Sendable {
+        /// The consumer's identity in the inbox: replicas of one worker share it.
+        public var consumerName: String
+        public var queue: InputQueue
+        public var prefetch: Int
+        public var batchSize: Int
+        public var maxAttempts: Int
+
+        public init(consumerName: String, queue: InputQueue, prefetch: Int = 500, batchSize: Int = 200, maxAttempts: Int = 5) {
+            self.consumerName = consumerName
+            self.queue = queue
+            self.prefetch = prefetch
+            self.batchSize = batchSize
+            self.maxAttempts = maxAttempts
+        }
+    }
+
+    let settings: Settings
+    let handler: Handler
+    let amqpURL: AMQPURL
+    let pool: PostgresPool
+    let topology: Topology
+    let metrics: ConsumerMetrics
+    let logger: Logger
+
+    public init(
+        settings: Settings, handler: Handler, amqpURL: AMQPURL, pool: PostgresPool, topology: Topology,
+        metrics: ConsumerMetrics = ConsumerMetrics(), logger: Logger
+    ) {
+        self.settings = settings
+        self.handler = handler
+        self.amqpURL = amqpURL
+        self.pool = pool
+        self.topology = topology
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "agentmgr.queue"] = .string(settings.queue.name)
+        self.logger = logger
+    }
+
+    /// Consumes until `stop` is requested, reconnecting with backoff after broker or database
+    /// failures. On stop it finishes the batch in hand, settles it, and closes its connections.
+    public func run(until stop: StopSignal) {
+        var backoff = Backoff()
+        while !stop.isRequested {
+            do {
+                let session = try ConsumerSession(loop: self, stop: stop)
+                backoff.reset()
+                defer { session.close() }
+                try session.consume(until: stop)
+            } catch {
+                if stop.isRequested { break }
+                let delay = backoff.next()
+                logger.warning(
+                    "consumer interrupted, reconnecting",
+                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+                metrics.reconnects.add(1)
+                sleep(delay)
+            }
+        }
+        logger.info("consumer stopped")
+    }
+}
+
+/// One connected period of a ConsumerLoop: its consumer connection, and a separate confirm-mode
+/// connection for dead letters (mixing confirms and deliveries on one rabbitmq-c connection would
+/// let one wait swallow the other's frames).
+final class ConsumerSession<Handler: MessageHandler> {
+    let loop: ConsumerLoop<Handler>
+    let consumer: AMQPConnection
+    var deadLetterPublisher: AMQPConnection?
+    let consumerTag: String
+
+    init(loop: ConsumerLoop<Handler>, stop: StopSignal) throws {
+        self.loop = loop
+        consumer = try AMQPConnection.connect(url: loop.amqpURL, shouldStop: { stop.isRequested }) { error, delay in
+            loop.logger.warning("broker unreachable, retrying", metadata: ["error": "\(error)"])
+        }
+        try loop.topology.declare(loop.settings.queue, on: consumer)
+        try consumer.setPrefetch(UInt16(clamping: loop.settings.prefetch))
+        consumerTag = try consumer.consume(queue: loop.settings.queue.name)
+        loop.logger.info("consuming", metadata: ["consumer_tag": "\(consumerTag)"])
+    }
+
+    func close() {
+        consumer.close()
+        deadLetterPublisher?.close()
+    }
+
+    func consume(until stop: StopSignal) throws {
+        while !stop.isRequested {
+            guard let first = try consumer.nextDelivery(timeout: .milliseconds(250)) else {
+                deadLetterPublisher?.serviceHeartbeats()
+                continue
+            }
+            var batch = [first]
+            while batch.count < loop.settings.batchSize, let next = try consumer.nextDelivery(timeout: .zero) {
+                batch.append(next)
+            }
+            try process(batch)
+        }
+        // Stop taking messages; what the broker already pushed is requeued when the connection closes.
+        try? consumer.cancel(consumerTag: consumerTag)
+    }
+
+    /// A handler threw for the message at `index` of the batch.
+    private struct HandlerFailure: Error {
+        let index: Int
+        let error: any Error
+    }
+
+    private struct Decoded {
+        let delivery: AMQPDelivery
+        let message: Handler.Message
+        let id: String
+    }
+
+    func process(_ batch: [AMQPDelivery]) throws {
+        let settings = loop.settings
+        loop.metrics.consumed.add(batch.count)
+        var pending: [Decoded] = []
+        for delivery in batch {
+            do {
+                let message = try loop.handler.decode(delivery)
+                guard let id = loop.handler.messageID(of: message, delivery: delivery) else {
+                    throw MalformedMessage("message_id property is required (it is the deduplication key)")
+                }
+                pending.append(Decoded(delivery: delivery, message: message, id: id))
+            } catch {
+                try rejectMalformed(delivery, reason: "\(error)")
+            }
+        }
+
+        var requeued: Set<UInt64> = []
+        while !pending.isEmpty {
+            let started = ContinuousClock.now
+            do {
+                let applied = try loop.pool.transaction { db in
+                    let context = HandlerContext(db: db, producer: settings.consumerName, topology: loop.topology)
+                    let fresh = try Inbox.claim(pending.map(\.id), consumer: settings.consumerName, in: db)
+                    var seen: Set<String> = []
+                    for (index, item) in pending.enumerated() where fresh.contains(item.id) && seen.insert(item.id).inserted {
+                        do {
+                            try loop.handler.handle(item.message, context: context)
+                        } catch let error as PostgresError where error.isRetryableTransactionFailure || error.isConnectionFailure {
+                            throw error  // not the message's fault: retry the transaction or reconnect
+                        } catch {
+                            throw HandlerFailure(index: index, error: error)
+                        }
+                    }
+                    try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+                    return seen.count
+                }
+                loop.metrics.handlerSeconds.record(ContinuousClock.now - started, count: pending.count)
+                loop.metrics.duplicates.add(pending.count - applied)
+                break
+            } catch let failure as HandlerFailure {
+                let item = pending.remove(at: failure.index)
+                let attempts = try loop.pool.transaction { db in
+                    try Inbox.recordFailure(item.id, consumer: settings.consumerName, error: "\(failure.error)", in: db)
+                }
+                if attempts >= settings.maxAttempts {
+                    try deadLetter(item.delivery, reason: "handler failed \(attempts) times: \(failure.error)", attempts: attempts)
+                } else {
+                    loop.logger.warning(
+                        "handler failed, requeueing",
+                        metadata: ["message_id": "\(item.id)", "attempt": "\(attempts)", "error": "\(failure.error)"])
+                    try consumer.nack(item.delivery.deliveryTag, requeue: true)
+                    requeued.insert(item.delivery.deliveryTag)
+                    loop.metrics.nacked.add(1)
+                }
+            }
+        }
+        // Everything else in the batch is settled by one multiple-ack (nacked tags are already settled).
+        if let last = batch.map(\.deliveryTag).filter({ !requeued.contains($0) }).max() {
+            try consumer.ack(last, multiple: true)
+            loop.metrics.acked.add(batch.count - requeued.count)
+        }
+    }
+
+    private func rejectMalformed(_ delivery: AMQPDelivery, reason: String) throws {
+        let loop = self.loop
+        try loop.pool.transaction { db in
+            let context = HandlerContext(db: db, producer: loop.settings.consumerName, topology: loop.topology)
+            try loop.handler.malformed(delivery, reason: reason, context: context)
+            try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+        }
+        try deadLetter(delivery, reason: "malformed message: \(reason)", attempts: 1)
+    }
+
+    /// Publishes the delivery, unchanged, to the dead-letter exchange with the reason in its
+    /// headers, and waits for the broker's confirm. The caller acks the original afterwards.
+    private func deadLetter(_ delivery: AMQPDelivery, reason: String, attempts: Int) throws {
+        var properties = delivery.properties
+        properties.persistent = true
+        properties.headers["x-agentmgr-reason"] = .string(String(reason.prefix(1_000)))
+        properties.headers["x-agentmgr-source-queue"] = .string(loop.settings.queue.name)
+        properties.headers["x-agentmgr-consumer"] = .string(loop.settings.consumerName)
+        properties.headers["x-agentmgr-attempts"] = .long(Int64(attempts))
+        properties.headers["x-agentmgr-original-routing-key"] = .string(delivery.routingKey)
+        properties.headers["x-agentmgr-dead-lettered-at"] = .string(ISO8601.string(from: Date()))
+        let message = AMQPOutgoingMessage(
+            exchange: loop.topology.deadLetterExchange, routingKey: loop.settings.queue.name, properties: properties,
+            body: delivery.body)
+        do {
+            try publisher().publish(message)
+        } catch let error as AMQPError where error.isConnectionLost {
+            deadLetterPublisher = nil  // an idle connection may have been dropped; one fresh try
+            try publisher().publish(message)
+        }
+        loop.metrics.deadLettered.add(1)
+        loop.logger.error(
+            "message dead-lettered",
+            metadata: [
+                "message_id": "\(delivery.properties.messageID ?? "-")",
+                "correlation_id": "\(delivery.properties.correlationID ?? "-")", "reason": "\(reason)",
+            ])
+    }
+
+    private func publisher() throws -> AMQPConnection {
+        if let deadLetterPublisher, deadLetterPublisher.isOpen { return deadLetterPublisher }
+        let connection = try AMQPConnection(url: loop.amqpURL)
+        try connection.enableConfirms()
+        deadLetterPublisher = connection
+        return connection
+    }
+}
+
+/// Thrown by a handler's `decode` for input that can never be processed.
+public struct MalformedMessage: Error, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}

@@ -1,0 +1,38 @@
+import AgentCore
+import Postgres
+
+/// For producers outside a consumer (agentctl, the REST API): records events in the log and the
+/// outbox in one transaction, with any state change the caller makes in `body`. The relay of any
+/// running worker (or `OutboxRelay.drain`) publishes them.
+public enum EventRecorder {
+    public static func record(
+        _ events: [EventEnvelope], topology: Topology, pool: PostgresPool,
+        _ body: (PostgresConnection) throws -> Void = { _ in }
+    ) throws {
+        try pool.transaction { db in
+            try body(db)
+            let context = HandlerContext(db: db, producer: events.first?.producer ?? "agentctl", topology: topology)
+            for event in events { try context.emit(event) }
+            try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+        }
+    }
+}
+
+extension OutboxRelay {
+    /// Publishes everything in the outbox that no other relay holds, then returns the count.
+    public func drain() throws -> Int {
+        let publisher = try AMQPConnectionFactory.confirmed(amqpURL)
+        defer { publisher.close() }
+        var total = 0
+        while true {
+            let sent = try relayBatch(with: publisher)
+            total += sent
+            if sent == 0 { return total }
+        }
+    }
+
+    /// Rows still waiting in the outbox.
+    public func backlog() throws -> Int {
+        try pool.withConnection { try $0.query("SELECT count(*) FROM outbox")[0].decode(0, as: Int.self) }
+    }
+}

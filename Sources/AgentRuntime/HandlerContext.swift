@@ -1,0 +1,40 @@
+import AgentCore
+import Foundation
+import Postgres
+
+/// What a handler may touch: its transaction, and the events and messages it emits. Everything
+/// emitted is written to the event log and the outbox in the same transaction as the handler's
+/// state change, and published only after commit.
+public final class HandlerContext {
+    /// The open transaction; the handler changes its own tables through it.
+    public let db: PostgresConnection
+    /// The component name recorded as each event's producer.
+    public let producer: String
+    public let topology: Topology
+    private(set) var events: [EventEnvelope] = []
+    private(set) var messages: [OutboxMessage] = []
+
+    init(db: PostgresConnection, producer: String, topology: Topology) {
+        self.db = db
+        self.producer = producer
+        self.topology = topology
+    }
+
+    /// Records an event in the log and queues it for the events exchange (routing key = type).
+    public func emit(_ event: EventEnvelope, priority: UInt8? = nil) throws {
+        try event.validate()
+        events.append(event)
+        let body = String(decoding: try event.encoded(), as: UTF8.self)
+        messages.append(
+            OutboxMessage(
+                exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.uuidString.lowercased(),
+                properties: .init(
+                    type: event.type, priority: priority, correlationID: (event.correlationID ?? event.id).uuidString.lowercased()),
+                body: body))
+    }
+
+    /// Queues a message that is not an event of record, such as a reply on `reply_to`.
+    public func send(_ message: OutboxMessage) {
+        messages.append(message)
+    }
+}

@@ -1,0 +1,42 @@
+import AMQP
+import AgentCore
+
+/// A worker's logic, run by the shared consumer runtime (`ConsumerLoop`).
+public protocol MessageHandler: Sendable {
+    associatedtype Message: Sendable
+
+    /// Turns a delivery into the handler's input. A throw means the message is malformed: it is
+    /// dead-lettered at once with the error as its reason (never retried).
+    func decode(_ delivery: AMQPDelivery) throws -> Message
+
+    /// The key that makes redeliveries harmless (the inbox key). Nil makes the message malformed.
+    func messageID(of message: Message, delivery: AMQPDelivery) -> String?
+
+    /// Applies one message inside the batch's transaction: change this worker's tables through
+    /// `context.db` and emit what follows through `context`. A throw rolls the change back; after
+    /// `maxAttempts` throws the message is dead-lettered with the error as reason.
+    func handle(_ message: Message, context: HandlerContext) throws
+
+    /// Called in its own transaction for a malformed delivery, before it is dead-lettered, so a
+    /// handler can answer the sender (for example a rejection on `reply_to`). Default: nothing.
+    func malformed(_ delivery: AMQPDelivery, reason: String, context: HandlerContext) throws
+}
+
+extension MessageHandler {
+    public func messageID(of message: Message, delivery: AMQPDelivery) -> String? {
+        delivery.properties.messageID.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    public func malformed(_ delivery: AMQPDelivery, reason: String, context: HandlerContext) throws {}
+}
+
+/// Handlers whose input is an `EventEnvelope` get decoding and dedup by event id for free.
+extension MessageHandler where Message == EventEnvelope {
+    public func decode(_ delivery: AMQPDelivery) throws -> EventEnvelope {
+        try EventEnvelope.decode(from: delivery.body)
+    }
+
+    public func messageID(of message: EventEnvelope, delivery: AMQPDelivery) -> String? {
+        message.id.uuidString.lowercased()
+    }
+}

@@ -1,0 +1,61 @@
+import AMQP
+import AgentCore
+import Foundation
+import Logging
+import Postgres
+import ServiceLifecycle
+
+/// What a worker executable's `@main` calls: load configuration, migrate, then run the consumer
+/// runtime with the worker's handler until SIGTERM or SIGINT. Exits 0 after a graceful drain.
+public enum WorkerApp {
+    public static func run<Handler: MessageHandler>(
+        name: String, queue: InputQueue, handler: Handler, consumers: Int = 1, config: AgentConfig? = nil
+    ) async throws {
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        var logger = Logger(label: name)
+        let config = try config ?? AgentConfig.load()
+        let amqpURL = try AMQPURL(parsing: config.amqpURL)
+        let pool = PostgresPool(url: config.databaseURL, maxConnections: config.databasePoolSize + consumers, applicationName: name)
+        logger[metadataKey: "agentmgr.worker"] = .string(name)
+        logger.info("starting", metadata: ["amqp": "\(amqpURL.redacted)", "consumers": "\(consumers)"])
+
+        try migrateWhenReachable(pool, logger: logger)
+
+        let topology = Topology(prefix: config.topologyPrefix)
+        let metrics = ConsumerMetrics()
+        let settings = ConsumerLoop<Handler>.Settings(
+            consumerName: name, queue: queue, prefetch: config.prefetch, batchSize: config.batchSize,
+            maxAttempts: config.maxAttempts)
+        let loops = (0..<consumers).map { _ in
+            ConsumerLoop(settings: settings, handler: handler, amqpURL: amqpURL, pool: pool, topology: topology, metrics: metrics, logger: logger)
+        }
+        let relay = OutboxRelay(amqpURL: amqpURL, databaseURL: config.databaseURL, pool: pool, metrics: metrics, logger: logger)
+        let service = WorkerService(name: name, loops: loops, relay: relay, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        pool.close()
+        logger.info(
+            "stopped",
+            metadata: [
+                "consumed": "\(metrics.consumed.current)", "acked": "\(metrics.acked.current)",
+                "dead_lettered": "\(metrics.deadLettered.current)", "published": "\(metrics.published.current)",
+            ])
+    }
+
+    /// Workers may start before the database does: wait for it (with backoff, up to a minute).
+    static func migrateWhenReachable(_ pool: PostgresPool, logger: Logger) throws {
+        var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            do {
+                let applied = try Migrator.bundled().migrate(pool) { logger.info("\($0)") }
+                if !applied.isEmpty { logger.info("migrations applied", metadata: ["versions": "\(applied)"]) }
+                return
+            } catch let error as PostgresError where error.isConnectionFailure && ContinuousClock.now < deadline {
+                logger.warning("database unreachable, retrying", metadata: ["error": "\(error)"])
+                sleep(backoff.next())
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// A value sent as a text-format query parameter. `nil` parameters are sent as SQL NULL.
+public protocol PostgresEncodable: Sendable {
+    /// The value in PostgreSQL's text input format.
+    var postgresText: String { get }
+}
+
+extension String: PostgresEncodable {
+    public var postgresText: String { self }
+}
+
+extension Int: PostgresEncodable {
+    public var postgresText: String { String(self) }
+}
+
+extension Int32: PostgresEncodable {
+    public var postgresText: String { String(self) }
+}
+
+extension Int64: PostgresEncodable {
+    public var postgresText: String { String(self) }
+}
+
+extension Double: PostgresEncodable {
+    public var postgresText: String {
+        if isNaN { return "NaN" }
+        if isInfinite { return self < 0 ? "-Infinity" : "Infinity" }
+        return String(self)  // shortest text that reads back as the same Double
+    }
+}
+
+extension Bool: PostgresEncodable {
+    public var postgresText: String { self ? "t" : "f" }
+}
+
+extension UUID: PostgresEncodable {
+    public var postgresText: String { uuidString.lowercased() }
+}
+
+extension Date: PostgresEncodable {
+    /// ISO 8601 in UTC with microseconds, e.g. `2026-11-24T21:55:00.123456Z`.
+    public var postgresText: String { PostgresTimestamp.format(self) }
+}
+
+extension Data: PostgresEncodable {
+    /// bytea hex format, e.g. `\x00ff`.
+    public var postgresText: String { PostgresBytea.format(self) }
+}
+
+extension Array: PostgresEncodable where Element: PostgresEncodable {
+    /// A one-dimensional array literal with every element quoted, e.g. `{"a","b\"c"}`;
+    /// cast the parameter in SQL (`$1::text[]`, `$1::uuid[]`, `$1::bigint[]`).
+    public var postgresText: String { PostgresArrayLiteral.format(map(\.postgresText)) }
+}

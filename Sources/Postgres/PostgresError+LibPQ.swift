@@ -1,0 +1,46 @@
+import Foundation
+import CLibPQ
+
+extension PostgresError {
+    /// The error carried by a failed `PGresult`, with the server's fields when it sent them.
+    init(result: OpaquePointer, connection: OpaquePointer) {
+        func field(_ code: Character) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: value)
+        }
+        let sqlState = field("C")
+        let libpqMessage = String(cString: PQresultErrorMessage(result))
+        let kind: Kind
+        if sqlState != nil {
+            kind = .server
+        } else if PQstatus(connection) != CONNECTION_OK {
+            kind = .connection
+        } else {
+            kind = .usage
+        }
+        self.init(
+            kind: kind, sqlState: sqlState,
+            message: field("M") ?? Self.clean(libpqMessage, fallback: "unknown error"),
+            detail: field("D"), constraint: field("n"))
+    }
+
+    /// libpq's connection-level message (`PQerrorMessage`), e.g. after a lost connection.
+    static func connection(_ connection: OpaquePointer?, redacting secrets: [String] = [])
+        -> PostgresError
+    {
+        var message = connection.map { String(cString: PQerrorMessage($0)) } ?? ""
+        for secret in secrets where !secret.isEmpty {
+            message = message.replacingOccurrences(of: secret, with: "***")
+        }
+        return PostgresError(
+            kind: .connection, message: clean(message, fallback: "connection failed"))
+    }
+
+    /// Trims libpq's trailing newline and joins its lines.
+    static func clean(_ message: String, fallback: String) -> String {
+        let lines = message.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        return lines.isEmpty ? fallback : lines.joined(separator: "; ")
+    }
+}

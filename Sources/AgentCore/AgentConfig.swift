@@ -45,7 +45,20 @@ public struct AgentConfig: Sendable, Equatable {
         if let url = environment["AGENTMGR_AMQP_URL"], !url.isEmpty { config.amqpURL = url }
         if let url = environment["AGENTMGR_DATABASE_URL"], !url.isEmpty { config.databaseURL = url }
         if let prefix = environment["AGENTMGR_TOPOLOGY_PREFIX"], !prefix.isEmpty { config.topologyPrefix = prefix }
+        try override(&config.prefetch, "AGENTMGR_PREFETCH", 1...65_535, environment)
+        try override(&config.batchSize, "AGENTMGR_BATCH_SIZE", 1...100_000, environment)
+        try override(&config.maxAttempts, "AGENTMGR_MAX_ATTEMPTS", 1...1_000, environment)
         return config
+    }
+
+    private static func override(
+        _ value: inout Int, _ name: String, _ range: ClosedRange<Int>, _ environment: [String: String]
+    ) throws {
+        guard let text = environment[name], !text.isEmpty else { return }
+        guard let number = Int(text), range.contains(number) else {
+            throw ConfigError(path: name, reason: "must be an integer in \(range.lowerBound)...\(range.upperBound), got \(text)")
+        }
+        value = number
     }
 
     init(jsonFile path: String) throws {

@@ -35,6 +35,7 @@ public final class PostgresPool: Sendable {
     /// Runs `body` with a connection of its own. Blocks while all connections are in use and
     /// throws a `.pool` error after `acquireTimeout`. A connection that is broken afterwards is
     /// closed instead of being returned; one left inside a transaction is rolled back first.
+    @discardableResult
     public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         let connection = try checkOut()
         defer { checkIn(connection) }
@@ -48,6 +49,7 @@ public final class PostgresPool: Sendable {
     /// transaction again after a short jittered exponential backoff, up to `maxAttempts` times in
     /// all; and a connection failure at BEGIN (typically a pooled connection the server has since
     /// dropped) is retried once on a fresh connection. `body` may therefore run more than once.
+    @discardableResult
     public func transaction<T>(
         isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5,
         _ body: (PostgresConnection) throws -> T

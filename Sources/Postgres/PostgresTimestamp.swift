@@ -61,7 +61,8 @@ enum PostgresTimestamp {
         if scanner.skip(" BC") { year = 1 - year }
         guard scanner.atEnd else { return nil }
         let seconds = days(fromCivil: year, month, day) * 86_400 + secondOfDay - offset
-        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+        // One rounding step: the exact microsecond count, then a single division.
+        return Date(timeIntervalSince1970: Double(seconds * 1_000_000 + micros) / 1_000_000)
     }
 
     // Howard Hinnant's days_from_civil / civil_from_days (1970-01-01 is day 0).

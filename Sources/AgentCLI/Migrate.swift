@@ -15,7 +15,7 @@ struct Migrate: ParsableCommand {
             defer { pool.close() }
             let migrator = try Migrator.bundled()
             let applied = try migrator.migrate(pool) { print($0) }
-            let latest = migrator.migrations.last.map { "\($0.version)_\($0.name)" } ?? "none"
+            let latest = migrator.migrations.last.map(\.id) ?? "none"
             print(applied.isEmpty ? "database is up to date (latest migration \(latest))" : "applied \(applied.count) migration(s); latest \(latest)")
         }
     }

@@ -8,6 +8,15 @@ public struct Migrator: Sendable {
         public let version: Int
         public let name: String
         public let sql: String
+
+        public init(version: Int, name: String, sql: String) {
+            self.version = version
+            self.name = name
+            self.sql = sql
+        }
+
+        /// `0001_event_log`, as the file is named.
+        public var id: String { String(format: "%04d_", version) + name }
         /// Detects an applied file that was edited afterwards (a mistake: add a new file instead).
         public var checksum: String { String(format: "%08x", sql.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }) }
     }
@@ -64,11 +73,11 @@ public struct Migrator: Sendable {
                 if let checksum = applied[migration.version] {
                     guard checksum == migration.checksum else {
                         throw MigrationError(
-                            reason: "migration \(migration.version)_\(migration.name) was changed after it was applied")
+                            reason: "migration \(migration.id) was changed after it was applied")
                     }
                     continue
                 }
-                log("applying migration \(migration.version)_\(migration.name)")
+                log("applying migration \(migration.id)")
                 try connection.execute(script: "BEGIN")
                 do {
                     try connection.execute(script: migration.sql)
@@ -78,7 +87,7 @@ public struct Migrator: Sendable {
                     try connection.execute(script: "COMMIT")
                 } catch {
                     try? connection.execute(script: "ROLLBACK")
-                    throw MigrationError(reason: "migration \(migration.version)_\(migration.name) failed: \(error)")
+                    throw MigrationError(reason: "migration \(migration.id) failed: \(error)")
                 }
                 appliedNow.append(migration.version)
             }

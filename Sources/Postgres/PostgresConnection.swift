@@ -13,6 +13,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private struct CachedStatement {
         let name: String
+        let parameterCount: Int
         var lastUse: UInt64
     }
 
@@ -106,6 +107,7 @@ public final class PostgresConnection: @unchecked Sendable {
             // shape under `SELECT *`; outside a transaction it is safe to prepare again once.
             if error.sqlState == "26000" {
                 statements.removeAll()
+                statementsToDeallocate.removeAll()
             } else if let stale = statements.removeValue(forKey: sql) {
                 statementsToDeallocate.append(stale.name)
             }
@@ -130,7 +132,16 @@ public final class PostgresConnection: @unchecked Sendable {
     private func executePrepared(_ sql: String, _ texts: [String?], on connection: OpaquePointer)
         throws -> PostgresResult
     {
-        let name = try preparedStatement(for: sql, on: connection)
+        let statement = try preparedStatement(for: sql, on: connection)
+        // Checked here: the server would answer a mismatch with 08P01 (protocol_violation), which
+        // reads like a connection failure although the connection is fine.
+        guard texts.count == statement.parameterCount else {
+            throw PostgresError(
+                kind: .usage,
+                message: "the statement takes \(statement.parameterCount) parameters, "
+                    + "\(texts.count) were given")
+        }
+        let name = statement.name
         let result = CStringArray.with(texts) { values in
             name.withCString { name in
                 PQexecPrepared(connection, name, Int32(values.count), values, nil, nil, 0)
@@ -139,11 +150,13 @@ public final class PostgresConnection: @unchecked Sendable {
         return try consume(result, on: connection)
     }
 
-    private func preparedStatement(for sql: String, on connection: OpaquePointer) throws -> String {
+    private func preparedStatement(for sql: String, on connection: OpaquePointer) throws
+        -> CachedStatement
+    {
         useCounter += 1
         if let cached = statements[sql] {
             statements[sql]!.lastUse = useCounter
-            return cached.name
+            return cached
         }
         if statements.count >= Self.statementCacheCapacity,
             let oldest = statements.min(by: { $0.value.lastUse < $1.value.lastUse })
@@ -154,12 +167,16 @@ public final class PostgresConnection: @unchecked Sendable {
         deallocatePendingStatements(on: connection)
         statementCounter += 1
         let name = "s\(statementCounter)"
-        let result = name.withCString { name in
+        let prepared = name.withCString { name in
             sql.withCString { sql in PQprepare(connection, name, sql, 0, nil) }
         }
-        _ = try consume(result, on: connection)
-        statements[sql] = CachedStatement(name: name, lastUse: useCounter)
-        return name
+        _ = try consume(prepared, on: connection)
+        let described = name.withCString { PQdescribePrepared(connection, $0) }
+        let parameterCount = try consume(described, on: connection).parameterCount
+        let statement = CachedStatement(
+            name: name, parameterCount: parameterCount, lastUse: useCounter)
+        statements[sql] = statement
+        return statement
     }
 
     /// Evicted statements are deallocated only outside a transaction block, so a failure here can

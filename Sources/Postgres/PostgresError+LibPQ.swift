@@ -36,11 +36,16 @@ extension PostgresError {
             kind: .connection, message: clean(message, fallback: "connection failed"))
     }
 
-    /// Trims libpq's trailing newline and joins its lines.
+    /// Puts libpq's multi-line message on one line: indented continuation lines are joined with
+    /// a space, separate messages (e.g. one per host tried) with "; ".
     static func clean(_ message: String, fallback: String) -> String {
-        let lines = message.split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-        return lines.isEmpty ? fallback : lines.joined(separator: "; ")
+        var text = ""
+        for line in message.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            if !text.isEmpty { text += line.first!.isWhitespace ? " " : "; " }
+            text += trimmed
+        }
+        return text.isEmpty ? fallback : text
     }
 }

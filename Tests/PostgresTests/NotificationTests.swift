@@ -45,4 +45,20 @@ import Testing
         let elapsed = clock.now - start
         #expect(elapsed >= .milliseconds(200) && elapsed < .seconds(2), "took \(elapsed)")
     }
+
+    @Test func reportsALostConnectionWhileWaiting() throws {
+        let listener = try TestDatabase.connect()
+        let admin = try TestDatabase.connect()
+        try listener.execute(script: "LISTEN \(TestDatabase.uniqueName("chan"))")
+        let pid = try listener.query("SELECT pg_backend_pid()")[0].decode(0, as: Int32.self)
+        try TestDatabase.terminateBackend(pid, using: admin)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = try #require(throws: PostgresError.self) {
+            try listener.waitForNotification(timeout: .seconds(10))
+        }
+        #expect(error.isConnectionFailure)
+        #expect(listener.isBroken)
+        #expect(clock.now - start < .seconds(5))
+    }
 }

@@ -1,0 +1,93 @@
+import AMQP
+import AgentCore
+import DemoLedger
+import Foundation
+import Logging
+import Testing
+
+@testable import AgentRuntime
+
+@Suite("Dead letters: malformed and repeatedly failing messages")
+struct DeadLetterTests {
+    @Test("A malformed message lands in the dead-letter queue with its reason, and the next good message is processed")
+    func malformedThenGood() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        let queue = try env.demoQueue()
+        let loop = ConsumerLoop(
+            settings: .init(consumerName: "demo-worker", queue: queue), handler: DemoLedgerHandler(),
+            amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: Logger(label: "test"))
+        let running = BackgroundLoop { loop.run(until: $0) }
+        defer { _ = running.stopAndJoin() }
+
+        let publisher = try AMQPConnection(url: env.amqpURL)
+        defer { publisher.close() }
+        try publisher.enableConfirms()
+        let good = demoTasks(1, accounts: ["after-malformed"])[0]
+        try publisher.publish([
+            AMQPOutgoingMessage(
+                exchange: env.topology.eventsExchange, routingKey: "demo.task",
+                properties: AMQPProperties(messageID: "broken-1", correlationID: "corr-1"), body: Data("{not json".utf8)),
+            AMQPOutgoingMessage(
+                exchange: env.topology.eventsExchange, routingKey: "demo.task",
+                properties: AMQPProperties(messageID: "broken-2"),
+                body: Data(#"{"id":"6f1c1a52-1b1e-4c36-9a52-8f0c2a1b9e01","type":"demo.task","schema_version":"one"}"#.utf8)),
+            AMQPOutgoingMessage(
+                exchange: env.topology.eventsExchange, routingKey: "demo.task",
+                properties: AMQPProperties(messageID: good.id.uuidString.lowercased()), body: try good.encoded()),
+        ])
+
+        #expect(try eventually { try env.count("SELECT count(*) FROM demo_ledger WHERE account = 'after-malformed'") == 1 })
+        let letters = try readAll(queue: env.topology.deadLetterQueueName(queue.name), expecting: 2, url: env.amqpURL)
+        #expect(letters.map(\.properties.messageID) == ["broken-1", "broken-2"])
+        let firstReason = letters[0].properties.headers["x-agentmgr-reason"]?.stringValue ?? ""
+        #expect(firstReason.hasPrefix("malformed message: invalid envelope"))
+        #expect(letters[1].properties.headers["x-agentmgr-reason"]?.stringValue?.contains("schema_version") == true)
+        #expect(letters[0].properties.headers["x-agentmgr-source-queue"]?.stringValue == queue.name)
+        #expect(letters[0].properties.correlationID == "corr-1")
+        #expect(String(decoding: letters[0].body, as: UTF8.self) == "{not json")
+    }
+
+    @Test("A message whose handler keeps failing is retried, then dead-lettered after max attempts; the others are applied")
+    func failingHandler() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        let queue = try env.demoQueue()
+        let loop = ConsumerLoop(
+            settings: .init(consumerName: "demo-worker", queue: queue, maxAttempts: 3), handler: DemoLedgerHandler(),
+            amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: Logger(label: "test"))
+        let running = BackgroundLoop { loop.run(until: $0) }
+        defer { _ = running.stopAndJoin() }
+
+        var tasks = demoTasks(20)
+        tasks.insert(demoTasks(1, accounts: ["frozen"])[0], at: 7)  // the demo handler always throws for it
+        let publisher = try AMQPConnection(url: env.amqpURL)
+        defer { publisher.close() }
+        try publisher.enableConfirms()
+        try publisher.publish(
+            try tasks.map {
+                AMQPOutgoingMessage(exchange: env.topology.eventsExchange, routingKey: $0.type, body: try $0.encoded())
+            })
+
+        #expect(try eventually { try env.count("SELECT count(*) FROM demo_ledger") == 20 })
+        let letters = try readAll(queue: env.topology.deadLetterQueueName(queue.name), expecting: 1, url: env.amqpURL)
+        #expect(letters.count == 1)
+        #expect(letters.first?.properties.headers["x-agentmgr-attempts"]?.intValue == 3)
+        #expect(letters.first?.properties.headers["x-agentmgr-reason"]?.stringValue == "handler failed 3 times: account frozen refuses every task")
+        #expect(try env.count("SELECT attempts FROM inbox_failures WHERE message_id = $1", [tasks[7].id.uuidString.lowercased()]) == 3)
+        // The failed message changed nothing.
+        #expect(try env.count("SELECT count(*) FROM demo_balances WHERE account = 'frozen'") == 0)
+    }
+
+    private func readAll(queue: String, expecting count: Int, url: AMQPURL) throws -> [AMQPDelivery] {
+        let connection = try AMQPConnection(url: url)
+        defer { connection.close() }
+        try connection.consume(queue: queue)
+        var deliveries: [AMQPDelivery] = []
+        while deliveries.count < count, let delivery = try connection.nextDelivery(timeout: .seconds(20)) {
+            deliveries.append(delivery)
+            try connection.ack(delivery.deliveryTag)
+        }
+        return deliveries
+    }
+}

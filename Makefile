@@ -1,4 +1,6 @@
-# AgentManager developer tasks.
+# AgentManager developer tasks. A newcomer needs two:
+#   make run    services + workers + the sample workload + a summary (services stay up afterwards)
+#   make test   services + every test against them, then stops what it started
 #
 # Local services (private RabbitMQ + PostgreSQL under .data/):
 #   eval "$(make -s services)"   start them and export AGENTMGR_AMQP_URL / AGENTMGR_DATABASE_URL
@@ -11,7 +13,16 @@ SHELL := /bin/bash
 
 SERVICES := scripts/services.sh
 
-.PHONY: services services-stop services-status
+.PHONY: run test build services services-stop services-status clean
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+build:
+	@swift build
 
 services:
 	@$(SERVICES) start
@@ -21,3 +32,6 @@ services-stop:
 
 services-status:
 	@$(SERVICES) status
+
+clean:
+	@rm -rf .build

@@ -142,6 +142,7 @@ final class ConsumerSession<Handler: MessageHandler> {
             }
         }
 
+        pending = orderedByLockKey(pending)
         var requeued: Set<UInt64> = []
         while !pending.isEmpty {
             let started = ContinuousClock.now
@@ -187,6 +188,15 @@ final class ConsumerSession<Handler: MessageHandler> {
             try consumer.ack(last, multiple: true)
             loop.metrics.acked.add(batch.count - requeued.count)
         }
+    }
+
+    /// Stable sort by the handler's lock key, so concurrent replicas lock shared rows in one order.
+    private func orderedByLockKey(_ pending: [Decoded]) -> [Decoded] {
+        let keys = pending.map { loop.handler.lockKey(of: $0.message) }
+        guard keys.contains(where: { $0 != nil }) else { return pending }
+        return pending.indices
+            .sorted { (keys[$0] ?? "", $0) < (keys[$1] ?? "", $1) }
+            .map { pending[$0] }
     }
 
     private func rejectMalformed(_ delivery: AMQPDelivery, reason: String) throws {

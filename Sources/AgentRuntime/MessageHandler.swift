@@ -17,6 +17,11 @@ public protocol MessageHandler: Sendable {
     /// `maxAttempts` throws the message is dead-lettered with the error as reason.
     func handle(_ message: Message, context: HandlerContext) throws
 
+    /// The shared rows a message will lock (an account, a tenant), if any. The runtime applies a
+    /// batch in order of this key (stable, so per-key order is kept); replicas then take row locks
+    /// in the same order and never deadlock each other. Default: nil (delivery order).
+    func lockKey(of message: Message) -> String?
+
     /// Called in its own transaction for a malformed delivery, before it is dead-lettered, so a
     /// handler can answer the sender (for example a rejection on `reply_to`). Default: nothing.
     func malformed(_ delivery: AMQPDelivery, reason: String, context: HandlerContext) throws
@@ -28,6 +33,8 @@ extension MessageHandler {
     }
 
     public func malformed(_ delivery: AMQPDelivery, reason: String, context: HandlerContext) throws {}
+
+    public func lockKey(of message: Message) -> String? { nil }
 }
 
 /// Handlers whose input is an `EventEnvelope` get decoding and dedup by event id for free.

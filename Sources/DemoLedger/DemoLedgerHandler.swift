@@ -48,6 +48,11 @@ public struct DemoLedgerHandler: MessageHandler {
         message.event.id.uuidString.lowercased()
     }
 
+    /// Tasks of one account update one balance row.
+    public func lockKey(of message: Message) -> String? {
+        message.task.account
+    }
+
     public func handle(_ message: Message, context: HandlerContext) throws {
         if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds)) }
         let task = message.task

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, start the private RabbitMQ and PostgreSQL, build, run every
+# test against them, and stop the services again if this script started them.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+services_were_running=0
+if scripts/services.sh env >/dev/null 2>&1 && scripts/services.sh status 2>/dev/null | grep -q "rabbitmq: running" \
+    && scripts/services.sh status 2>/dev/null | grep -q "postgres: running"; then
+    services_were_running=1
+fi
+eval "$(scripts/services.sh start)"
+export AGENTMGR_AMQP_URL AGENTMGR_DATABASE_URL
+stop_services() {
+    if ((services_were_running == 0)); then
+        echo "== stopping the services this run started" >&2
+        scripts/services.sh stop >&2 || true
+    fi
+}
+trap stop_services EXIT
+
+echo "== building (debug) the executables the tests start" >&2
+swift build
+export AGENTMGR_BIN_DIR="$(swift build --show-bin-path)"
+
+echo "== tests (everything except the broker restart)" >&2
+swift test --skip BrokerRestartTests
+# This suite stops and starts the shared broker, so it runs alone.
+echo "== tests that restart the broker" >&2
+swift test --filter BrokerRestartTests

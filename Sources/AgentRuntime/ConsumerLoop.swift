@@ -201,10 +201,17 @@ final class ConsumerSession<Handler: MessageHandler> {
 
     private func rejectMalformed(_ delivery: AMQPDelivery, reason: String) throws {
         let loop = self.loop
-        try loop.pool.transaction { db in
-            let context = HandlerContext(db: db, producer: loop.settings.consumerName, topology: loop.topology)
-            try loop.handler.malformed(delivery, reason: reason, context: context)
-            try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+        do {
+            try loop.pool.transaction { db in
+                let context = HandlerContext(db: db, producer: loop.settings.consumerName, topology: loop.topology)
+                try loop.handler.malformed(delivery, reason: reason, context: context)
+                try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+            }
+        } catch let error as PostgresError where error.isConnectionFailure {
+            throw error  // reconnect and see the delivery again
+        } catch {
+            // A failing answer must not keep a malformed message cycling: dead-letter it anyway.
+            loop.logger.error("malformed-message hook failed", metadata: ["error": "\(error)"])
         }
         try deadLetter(delivery, reason: "malformed message: \(reason)", attempts: 1)
     }

@@ -52,14 +52,13 @@ public final class OutboxRelay: Sendable {
                     _ = try listener!.waitForNotification(timeout: .milliseconds(200))
                 }
             } catch {
-                if stop.isRequested, !(error is AMQPError) { break }
                 let delay = backoff.next()
                 logger.warning("outbox relay interrupted, retrying", metadata: ["error": "\(error)"])
                 metrics.reconnects.add(1)
                 publisher?.close()
                 publisher = nil
                 listener = nil
-                if stop.isRequested && backoff.attempt > 20 {
+                if stop.isRequested && backoff.attempt > 5 {
                     logger.error("outbox relay giving up at shutdown; unsent rows stay in the outbox for the next start")
                     break
                 }

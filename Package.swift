@@ -7,11 +7,13 @@ let package = Package(
     products: [
         .executable(name: "agentctl", targets: ["agentctl"]),
         .executable(name: "demo-worker", targets: ["demo-worker"]),
+        .executable(name: "admission", targets: ["admission"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // C libraries from Debian (librabbitmq-dev, libpq-dev), bound once.
@@ -44,16 +46,22 @@ let package = Package(
         .target(
             name: "AgentCLI",
             dependencies: [
-                "AgentCore", "AgentRuntime", "AMQP", "Postgres",
+                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "agentctl", dependencies: ["AgentCLI"]),
+        // Tenants, agents, job specs and the admission decision (the admission worker's slice).
+        .target(name: "Admission", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
+        .executableTarget(name: "admission", dependencies: ["Admission", "AgentRuntime", "AgentCore"]),
+
         // A worker that exists to show (and test) the runtime round trip.
         .target(name: "DemoLedger", dependencies: ["AgentRuntime", "AgentCore", "AMQP"]),
         .executableTarget(name: "demo-worker", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger"]),
 
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "AdmissionTests", dependencies: ["Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
         .testTarget(name: "AgentRuntimeTests", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger", "AMQP", "Postgres"]),
     ],

@@ -10,8 +10,8 @@ import Postgres
 public struct AgentCtl: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "agentctl",
-        abstract: "Operate AgentManager: migrations, the event log, dead letters, the demo workload.",
-        subcommands: [Migrate.self, Events.self, DeadLetters.self, Demo.self])
+        abstract: "Operate AgentManager: submit jobs, manage tenants and agents, read the event log.",
+        subcommands: [Submit.self, Jobs.self, Tenants.self, Agents.self, Events.self, DeadLetters.self, Migrate.self, Demo.self])
 
     public init() {}
 }

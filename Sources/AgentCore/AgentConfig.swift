@@ -16,6 +16,9 @@ public struct AgentConfig: Sendable, Equatable {
     public var maxAttempts: Int
     /// Database connections per process.
     public var databasePoolSize: Int
+    /// Resource flavors and simulated node pools (read by admission at start).
+    public var flavorsFile: String = "config/flavors.json"
+    public var clusterFile: String = "config/cluster.json"
 
     public init(
         amqpURL: String = "amqp://agentmgr@127.0.0.1:35672/agentmgr",
@@ -45,6 +48,8 @@ public struct AgentConfig: Sendable, Equatable {
         if let url = environment["AGENTMGR_AMQP_URL"], !url.isEmpty { config.amqpURL = url }
         if let url = environment["AGENTMGR_DATABASE_URL"], !url.isEmpty { config.databaseURL = url }
         if let prefix = environment["AGENTMGR_TOPOLOGY_PREFIX"], !prefix.isEmpty { config.topologyPrefix = prefix }
+        if let file = environment["AGENTMGR_FLAVORS_FILE"], !file.isEmpty { config.flavorsFile = file }
+        if let file = environment["AGENTMGR_CLUSTER_FILE"], !file.isEmpty { config.clusterFile = file }
         try override(&config.prefetch, "AGENTMGR_PREFETCH", 1...65_535, environment)
         try override(&config.batchSize, "AGENTMGR_BATCH_SIZE", 1...100_000, environment)
         try override(&config.maxAttempts, "AGENTMGR_MAX_ATTEMPTS", 1...1_000, environment)
@@ -73,6 +78,8 @@ public struct AgentConfig: Sendable, Equatable {
         if let value = file.amqp_url { amqpURL = value }
         if let value = file.database_url { databaseURL = value }
         if let value = file.topology_prefix { topologyPrefix = value }
+        if let value = file.flavors_file { flavorsFile = value }
+        if let value = file.cluster_file { clusterFile = value }
         if let value = file.consumer?.prefetch {
             guard (1...65_535).contains(value) else { throw ConfigError(path: path, reason: "consumer.prefetch must be 1...65535") }
             prefetch = value
@@ -101,6 +108,8 @@ public struct AgentConfig: Sendable, Equatable {
         var amqp_url: String?
         var database_url: String?
         var topology_prefix: String?
+        var flavors_file: String?
+        var cluster_file: String?
         var database_pool_size: Int?
         var consumer: Consumer?
     }

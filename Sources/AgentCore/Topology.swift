@@ -11,6 +11,8 @@ public struct Topology: Sendable, Equatable {
 
     /// Topic exchange every event is published to, with the event type as routing key.
     public var eventsExchange: String { "\(prefix).events" }
+    /// Direct exchange for requests from outside (job submissions), routing key = request kind.
+    public var requestsExchange: String { "\(prefix).requests" }
     /// Topic exchange for dead letters; the routing key is the name of the queue the message failed in.
     public var deadLetterExchange: String { "\(prefix).dead-letter" }
 
@@ -23,6 +25,7 @@ public struct Topology: Sendable, Equatable {
     public func declareExchanges(on connection: AMQPConnection) throws {
         try connection.declareExchange(eventsExchange, type: .topic)
         try connection.declareExchange(deadLetterExchange, type: .topic)
+        try connection.declareExchange(requestsExchange, type: .direct)
     }
 
     /// Declares a worker's input queue, its bindings to the events exchange and its dead-letter queue.
@@ -38,22 +41,33 @@ public struct Topology: Sendable, Equatable {
         }
         try connection.declareQueue(spec)
         for key in input.bindings {
-            try connection.bindQueue(input.name, exchange: eventsExchange, routingKey: key)
+            try connection.bindQueue(input.name, exchange: input.source == .requests ? requestsExchange : eventsExchange, routingKey: key)
         }
     }
 }
 
 /// A queue a worker consumes: which event types it takes and how it orders them.
 public struct InputQueue: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        /// Events of record from other components (topic exchange `<prefix>.events`).
+        case events
+        /// Requests from outside (direct exchange `<prefix>.requests`).
+        case requests
+    }
+
     public var name: String
-    /// Routing-key patterns on the events exchange (`job.*`, `demo.task`).
+    public var source: Source
+    /// Routing keys (patterns on the events exchange: `job.*`, `demo.task`).
     public var bindings: [String]
     public var type: AMQPQueueType
     /// Priority lanes within the queue (classic queues only).
     public var maxPriority: UInt8?
 
-    public init(name: String, bindings: [String], type: AMQPQueueType = .classic, maxPriority: UInt8? = nil) {
+    public init(
+        name: String, bindings: [String], source: Source = .events, type: AMQPQueueType = .classic, maxPriority: UInt8? = nil
+    ) {
         self.name = name
+        self.source = source
         self.bindings = bindings
         self.type = type
         self.maxPriority = maxPriority

@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// runtime with the worker's handler until SIGTERM or SIGINT. Exits 0 after a graceful drain.
 public enum WorkerApp {
     public static func run<Handler: MessageHandler>(
-        name: String, queue: InputQueue, handler: Handler, consumers: Int = 1, config: AgentConfig? = nil
+        name: String, queue: InputQueue, handler: Handler, consumers: Int = 1, config: AgentConfig? = nil,
+        prepare: (PostgresPool, Logger) throws -> Void = { _, _ in }
     ) async throws {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         var logger = Logger(label: name)
@@ -20,6 +21,7 @@ public enum WorkerApp {
         logger.info("starting", metadata: ["amqp": "\(amqpURL.redacted)", "consumers": "\(consumers)"])
 
         try migrateWhenReachable(pool, logger: logger)
+        try prepare(pool, logger)
 
         let topology = Topology(prefix: config.topologyPrefix)
         let metrics = ConsumerMetrics()

@@ -1,0 +1,184 @@
+import AMQP
+import AgentCore
+import AgentRuntime
+import Foundation
+import Postgres
+import Synchronization
+
+/// The admission worker: decides each job request (admit with a job row and `job.admitted`, or
+/// reject with every reason and `job.rejected`) and answers on `reply_to`. The same idempotency
+/// key always gets the first decision.
+public final class AdmissionHandler: MessageHandler {
+    public static let workerName = "admission"
+
+    /// The flavor and pool tables change rarely: read them at most once a few seconds.
+    private let catalogCache = Mutex<(catalog: Catalog, readAt: ContinuousClock.Instant)?>(nil)
+    private let catalogTTL: Duration
+
+    public init(catalogTTL: Duration = .seconds(5)) {
+        self.catalogTTL = catalogTTL
+    }
+
+    /// The requests queue, with one priority lane per class (critical first).
+    public static func inputQueue(_ topology: Topology) -> InputQueue {
+        InputQueue(
+            name: topology.queueName("admission.requests"), bindings: [AdmissionRequest.routingKey], source: .requests,
+            maxPriority: PriorityClass.critical.messagePriority)
+    }
+
+    public func decode(_ delivery: AMQPDelivery) throws -> AdmissionRequest {
+        try AdmissionRequest.decode(delivery)
+    }
+
+    /// A resubmission with the same key but a new correlation id must be answered again, so the
+    /// inbox key includes the correlation id; a broker redelivery repeats both and is skipped.
+    public func messageID(of message: AdmissionRequest, delivery: AMQPDelivery) -> String? {
+        "\(message.idempotencyKey)|\(message.correlationID ?? "")"
+    }
+
+    /// Decisions lock their tenant's row (budget and quota); one order avoids deadlocks.
+    public func lockKey(of message: AdmissionRequest) -> String? {
+        message.spec.tenant
+    }
+
+    public func handle(_ request: AdmissionRequest, context: HandlerContext) throws {
+        let db = context.db
+        try AdmissionStore.lockKey(request.idempotencyKey, in: db)
+        if let earlier = try AdmissionStore.existingDecision(request.idempotencyKey, in: db) {
+            reply(earlier, to: request, context: context)
+            return
+        }
+        let now = Date()
+        let admissionContext = try AdmissionStore.context(for: request.spec, catalog: try catalog(db), now: now, in: db)
+        let decision = AdmissionPolicy.decide(
+            spec: request.spec, problems: request.problems, context: admissionContext, jobID: UUID())
+        let correlation = request.correlationID.flatMap(UUID.init(uuidString:))
+        switch decision {
+        case .admitted(let job):
+            try AdmissionStore.recordAdmitted(job, key: request.idempotencyKey, submittedAt: request.submittedAt, now: now, in: db)
+            let event = EventEnvelope(
+                type: "job.admitted", producer: Self.workerName, tenant: job.spec.tenant,
+                subjects: ["job": job.id.uuidString.lowercased(), "agent": "\(job.spec.agent)@\(job.spec.agentVersion)"],
+                correlationID: correlation ?? job.id, payload: try JSONValue(encoding: JobAdmittedPayload(job, request: request)))
+            try context.emit(event, priority: job.spec.priorityClass.messagePriority)
+            reply(
+                AdmissionReply(
+                    idempotencyKey: request.idempotencyKey, decision: .admitted, jobID: job.id.uuidString.lowercased(),
+                    tenant: job.spec.tenant, priorityClass: job.spec.priorityClass.rawValue, projectedCost: job.projectedCost.moneyText,
+                    decidedAt: now),
+                to: request, context: context)
+        case .rejected(let reasons):
+            try AdmissionStore.recordRejected(
+                key: request.idempotencyKey, tenant: request.spec.tenant, priorityClass: request.spec.priorityClass, reasons: reasons, in: db)
+            try emitRejected(key: request.idempotencyKey, tenant: request.spec.tenant, reasons: reasons, correlation: correlation, context: context)
+            reply(
+                AdmissionReply(
+                    idempotencyKey: request.idempotencyKey, decision: .rejected, tenant: request.spec.tenant,
+                    priorityClass: request.spec.priorityClass.rawValue, reasons: reasons, decidedAt: now),
+                to: request, context: context)
+        }
+    }
+
+    /// Malformed requests are dead-lettered by the runtime; the sender still gets a rejection.
+    public func malformed(_ delivery: AMQPDelivery, reason: String, context: HandlerContext) throws {
+        var problems: [FieldProblem]
+        do {
+            _ = try AdmissionRequest.decode(delivery)
+            problems = [FieldProblem(field: "(message)", message: reason)]
+        } catch let error as MalformedRequest {
+            problems = error.problems
+        }
+        let reasons = problems.map { Rejection(.malformedRequest, field: $0.field, "\($0.field) \($0.message)") }
+        let key = delivery.properties.messageID ?? ""
+        try emitRejected(
+            key: key, tenant: nil, reasons: reasons, correlation: delivery.properties.correlationID.flatMap(UUID.init(uuidString:)),
+            context: context)
+        guard let replyTo = delivery.properties.replyTo, !replyTo.isEmpty else { return }
+        let answer = AdmissionReply(idempotencyKey: key, decision: .rejected, reasons: reasons)
+        context.send(replyMessage(answer, replyTo: replyTo, correlationID: delivery.properties.correlationID, inboxKey: "malformed|\(key)"))
+    }
+
+    private func emitRejected(key: String, tenant: String?, reasons: [Rejection], correlation: UUID?, context: HandlerContext) throws {
+        try context.emit(
+            EventEnvelope(
+                type: "job.rejected", producer: Self.workerName, tenant: tenant, subjects: ["request": key], correlationID: correlation,
+                payload: .object(["idempotency_key": .string(key), "reasons": try JSONValue(encoding: reasons)])))
+    }
+
+    private func reply(_ answer: AdmissionReply, to request: AdmissionRequest, context: HandlerContext) {
+        guard let replyTo = request.replyTo, !replyTo.isEmpty else { return }
+        context.send(
+            replyMessage(
+                answer, replyTo: replyTo, correlationID: request.correlationID,
+                inboxKey: "\(request.idempotencyKey)|\(request.correlationID ?? "")"))
+    }
+
+    /// Through the default exchange to the sender's queue. Its message id is derived from the
+    /// request, so a reply published twice (relay crash) is recognisably the same answer.
+    private func replyMessage(_ answer: AdmissionReply, replyTo: String, correlationID: String?, inboxKey: String) -> OutboxMessage {
+        let body = (try? JSONCoding.encoder.encode(answer)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return OutboxMessage(
+            exchange: "", routingKey: replyTo, messageID: "decision:\(inboxKey)",
+            properties: .init(type: "job.decision", correlationID: correlationID), body: body)
+    }
+
+    private func catalog(_ db: PostgresConnection) throws -> Catalog {
+        let now = ContinuousClock.now
+        if let cached = catalogCache.withLock({ $0 }), now - cached.readAt < catalogTTL { return cached.catalog }
+        let catalog = try Catalog.read(from: db)
+        catalogCache.withLock { $0 = (catalog, now) }
+        return catalog
+    }
+}
+
+/// The payload of `job.admitted`: the job as it will be scheduled.
+struct JobAdmittedPayload: Encodable {
+    let jobID: String
+    let idempotencyKey: String
+    let name: String?
+    let agent: String
+    let agentVersion: String
+    let priorityClass: String
+    let replicas: Int
+    let resources: Resources
+    let maxRuntimeSeconds: Int
+    let checkpointIntervalSeconds: Int?
+    let retry: RetryPolicy
+    let curriculum: [CurriculumStage]
+    let dependsOn: [UUID]
+    let labels: [String: String]
+    let projectedCost: String
+    let submittedAt: Date
+
+    init(_ job: AdmittedJob, request: AdmissionRequest) {
+        jobID = job.id.uuidString.lowercased()
+        idempotencyKey = request.idempotencyKey
+        name = job.spec.name
+        agent = job.spec.agent
+        agentVersion = job.spec.agentVersion
+        priorityClass = job.spec.priorityClass.rawValue
+        replicas = job.spec.replicas
+        resources = job.resources
+        maxRuntimeSeconds = job.spec.maxRuntimeSeconds
+        checkpointIntervalSeconds = job.spec.checkpointIntervalSeconds
+        retry = job.spec.retry
+        curriculum = job.spec.curriculum
+        dependsOn = job.spec.dependsOn
+        labels = job.spec.labels
+        projectedCost = job.projectedCost.moneyText
+        submittedAt = request.submittedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, agent, replicas, resources, retry, curriculum, labels
+        case jobID = "job_id"
+        case idempotencyKey = "idempotency_key"
+        case agentVersion = "agent_version"
+        case priorityClass = "priority_class"
+        case maxRuntimeSeconds = "max_runtime_seconds"
+        case checkpointIntervalSeconds = "checkpoint_interval_seconds"
+        case dependsOn = "depends_on"
+        case projectedCost = "projected_cost"
+        case submittedAt = "submitted_at"
+    }
+}

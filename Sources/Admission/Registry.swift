@@ -1,0 +1,248 @@
+import AgentCore
+import AgentRuntime
+import Foundation
+import Postgres
+
+/// Tenants, quotas, budgets, agents and versions: the admission slice's registry, used by
+/// agentctl (and later the REST API). Every change is validated first (a clear error, nothing
+/// changed) and recorded as an event in the same transaction.
+public struct Registry: Sendable {
+    let pool: PostgresPool
+    let topology: Topology
+    /// Who makes the changes, recorded as producer and `created_by` (e.g. `agentctl:alice`).
+    let actor: String
+
+    public init(pool: PostgresPool, topology: Topology, actor: String) {
+        self.pool = pool
+        self.topology = topology
+        self.actor = actor
+    }
+
+    // MARK: tenants
+
+    public func createTenant(
+        _ name: String, weight: Decimal = 1, cohort: String? = nil, monthlyBudget: Decimal? = nil, totalBudget: Decimal? = nil
+    ) throws {
+        try RegistryError.check(name.isValidName, field: "name", "must be 1-63 lowercase letters, digits or '-', starting with a letter; got \"\(name)\"")
+        try RegistryError.check(weight > 0 && weight <= 1000, field: "weight", "must be greater than 0 and at most 1000, got \(weight)")
+        if let cohort { try RegistryError.check(cohort.isValidName, field: "cohort", "must be 1-63 lowercase letters, digits or '-', got \"\(cohort)\"") }
+        try checkBudgets(monthlyBudget, totalBudget)
+        try record(
+            "tenant.created", tenant: name,
+            payload: [
+                "weight": .string(weight.description), "cohort": cohort.map(JSONValue.string) ?? .null,
+                "monthly_budget": monthlyBudget.map { .string($0.moneyText) } ?? .null,
+                "total_budget": totalBudget.map { .string($0.moneyText) } ?? .null,
+            ]
+        ) { db in
+            guard try RegistryStore.tenant(name, in: db) == nil else {
+                throw RegistryError(field: "name", "tenant \(name) already exists")
+            }
+            try db.query(
+                "INSERT INTO tenants (name, weight, cohort, monthly_budget, total_budget) VALUES ($1, $2, $3, $4, $5)",
+                [name, weight, cohort, monthlyBudget, totalBudget])
+        }
+    }
+
+    public func setQuota(tenant: String, flavor: String, nominal: Int, borrowingLimit: Int) throws {
+        try RegistryError.check(nominal >= 0 && nominal <= 1_000_000, field: "nominal", "must be between 0 and 1000000, got \(nominal)")
+        try RegistryError.check(
+            borrowingLimit >= 0 && borrowingLimit <= 1_000_000, field: "borrowing-limit", "must be between 0 and 1000000, got \(borrowingLimit)")
+        try record(
+            "tenant.quota_set", tenant: tenant,
+            payload: ["flavor": .string(flavor), "nominal": .number(Double(nominal)), "borrowing_limit": .number(Double(borrowingLimit))]
+        ) { db in
+            try requireTenant(tenant, db)
+            guard try db.query("SELECT 1 FROM flavors WHERE name = $1", [flavor]).count == 1 else {
+                let known = try db.query("SELECT name FROM flavors ORDER BY name").map { try $0.decode(0, as: String.self) }
+                throw RegistryError(field: "flavor", "flavor \(flavor) does not exist (flavors: \(known.joined(separator: ", ")))")
+            }
+            try db.query(
+                """
+                INSERT INTO tenant_quotas (tenant, flavor, nominal, borrowing_limit) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (tenant, flavor) DO UPDATE SET nominal = EXCLUDED.nominal, borrowing_limit = EXCLUDED.borrowing_limit
+                """, [tenant, flavor, nominal, borrowingLimit])
+        }
+    }
+
+    /// Sets both budgets; nil means no limit.
+    public func setBudget(tenant: String, monthly: Decimal?, total: Decimal?) throws {
+        try checkBudgets(monthly, total)
+        try record(
+            "tenant.budget_set", tenant: tenant,
+            payload: [
+                "monthly_budget": monthly.map { .string($0.moneyText) } ?? .null,
+                "total_budget": total.map { .string($0.moneyText) } ?? .null,
+            ]
+        ) { db in
+            try requireTenant(tenant, db)
+            try db.query("UPDATE tenants SET monthly_budget = $2, total_budget = $3 WHERE name = $1", [tenant, monthly, total])
+        }
+    }
+
+    public func setActive(tenant: String, _ active: Bool) throws {
+        try record(active ? "tenant.activated" : "tenant.deactivated", tenant: tenant, payload: [:]) { db in
+            try requireTenant(tenant, db)
+            try db.query("UPDATE tenants SET active = $2 WHERE name = $1", [tenant, active])
+        }
+    }
+
+    public func tenant(_ name: String) throws -> (record: TenantRecord, spend: [(period: String, reserved: Decimal)])? {
+        try pool.withConnection { db in
+            guard let record = try RegistryStore.tenant(name, in: db) else { return nil }
+            return (record, try RegistryStore.spend(tenant: name, in: db))
+        }
+    }
+
+    public func tenants() throws -> [TenantRecord] {
+        try pool.withConnection { db in try RegistryStore.tenantNames(in: db).compactMap { try RegistryStore.tenant($0, in: db) } }
+    }
+
+    // MARK: agents
+
+    /// Registers a new immutable version (creating the agent on its first version).
+    public func registerVersion(
+        tenant: String, agent: String, version: String, image: String?, command: String?, framework: Framework,
+        defaults: ResourceOverrides, checkpoints: Bool, description: String? = nil, labels: [String: String] = [:]
+    ) throws {
+        try RegistryError.check(agent.isValidAgentName, field: "agent", "must be 1-100 letters, digits, '-', '_' or '.', got \"\(agent)\"")
+        try RegistryError.check(version.isValidVersion, field: "version", "must be 1-64 letters, digits, '.', '_', '+' or '-', got \"\(version)\"")
+        try RegistryError.check(image != nil || command != nil, field: "image", "an agent version needs an image or a command")
+        if let gpus = defaults.gpus { try RegistryError.check((0...64).contains(gpus), field: "gpus", "must be between 0 and 64, got \(gpus)") }
+        if let cpu = defaults.cpu { try RegistryError.check((1...1024).contains(cpu), field: "cpu", "must be between 1 and 1024, got \(cpu)") }
+        if let memory = defaults.memoryGiB {
+            try RegistryError.check((1...16384).contains(memory), field: "memory-gib", "must be between 1 and 16384, got \(memory)")
+        }
+        for key in labels.keys { try RegistryError.check(key.isValidLabelKey, field: "label", "key \"\(key)\" must be 1-63 of [A-Za-z0-9._/-]") }
+        try record(
+            "agent.version_registered", tenant: tenant, subjects: ["agent": "\(agent)@\(version)"],
+            payload: [
+                "agent": .string(agent), "version": .string(version), "image": image.map(JSONValue.string) ?? .null,
+                "command": command.map(JSONValue.string) ?? .null, "framework": .string(framework.rawValue),
+                "default_resources": try JSONValue(encoding: defaults), "checkpoints": .bool(checkpoints),
+            ]
+        ) { db in
+            try requireTenant(tenant, db)
+            if let flavor = defaults.flavor, try db.query("SELECT 1 FROM flavors WHERE name = $1", [flavor]).isEmpty {
+                throw RegistryError(field: "flavor", "flavor \(flavor) does not exist")
+            }
+            try db.query(
+                "INSERT INTO agents (tenant, name, description, labels) VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING",
+                [tenant, agent, description ?? "", try AdmissionStore.jsonText(labels)])
+            if let description {
+                try db.query("UPDATE agents SET description = $3 WHERE tenant = $1 AND name = $2", [tenant, agent, description])
+            }
+            let existing = try RegistryStore.versions(tenant: tenant, agent: agent, in: db)
+            guard !existing.contains(where: { $0.version == version }) else {
+                throw RegistryError(field: "version", "\(agent)@\(version) already exists; versions are immutable, register a new one")
+            }
+            try db.query(
+                """
+                INSERT INTO agent_versions (tenant, agent, version, image, command, framework, default_flavor, default_gpus,
+                                            default_cpu, default_memory_gib, checkpoints, created_by)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                """,
+                [
+                    tenant, agent, version, image, command, framework.rawValue, defaults.flavor, defaults.gpus, defaults.cpu,
+                    defaults.memoryGiB, checkpoints, actor,
+                ])
+        }
+    }
+
+    public func versions(tenant: String, agent: String) throws -> [AgentVersionRecord] {
+        let versions = try pool.withConnection { try RegistryStore.versions(tenant: tenant, agent: agent, in: $0) }
+        guard !versions.isEmpty else { throw RegistryError(field: "agent", "tenant \(tenant) has no agent named \(agent)") }
+        return versions
+    }
+
+    public func agents(tenant: String) throws -> [(name: String, description: String, versions: Int, latest: String?)] {
+        try pool.withConnection { db in
+            try db.query(
+                """
+                SELECT a.name, a.description, count(v.version),
+                       (SELECT v2.version FROM agent_versions v2 WHERE v2.tenant = a.tenant AND v2.agent = a.name
+                        AND NOT v2.deprecated ORDER BY v2.seq DESC LIMIT 1)
+                FROM agents a LEFT JOIN agent_versions v ON v.tenant = a.tenant AND v.agent = a.name
+                WHERE a.tenant = $1 GROUP BY a.tenant, a.name, a.description ORDER BY a.name
+                """, [tenant]
+            ).map { (try $0.decode(0), try $0.decode(1), try $0.decode(2), try $0.decodeIfPresent(3, as: String.self)) }
+        }
+    }
+
+    public func deprecate(tenant: String, agent: String, version: String) throws {
+        try record("agent.version_deprecated", tenant: tenant, subjects: ["agent": "\(agent)@\(version)"], payload: [
+            "agent": .string(agent), "version": .string(version),
+        ]) { db in
+            let updated = try db.query(
+                "UPDATE agent_versions SET deprecated = true WHERE tenant = $1 AND agent = $2 AND version = $3",
+                [tenant, agent, version])
+            guard updated.rowsAffected == 1 else {
+                throw RegistryError(field: "agent", "tenant \(tenant) has no agent version \(agent)@\(version)")
+            }
+        }
+    }
+
+    // MARK: helpers
+
+    private func requireTenant(_ name: String, _ db: PostgresConnection) throws {
+        guard try db.query("SELECT 1 FROM tenants WHERE name = $1", [name]).count == 1 else {
+            throw RegistryError(field: "tenant", "tenant \(name) does not exist")
+        }
+    }
+
+    private func checkBudgets(_ monthly: Decimal?, _ total: Decimal?) throws {
+        if let monthly { try RegistryError.check(monthly >= 0, field: "monthly-budget", "must not be negative") }
+        if let total { try RegistryError.check(total >= 0, field: "total-budget", "must not be negative") }
+    }
+
+    /// Runs `change` and records the event in one transaction.
+    private func record(
+        _ type: String, tenant: String, subjects: [String: String] = [:], payload: [String: JSONValue],
+        _ change: (PostgresConnection) throws -> Void
+    ) throws {
+        var subjects = subjects
+        subjects["tenant"] = tenant
+        let event = EventEnvelope(type: type, producer: actor, tenant: tenant, subjects: subjects, payload: .object(payload))
+        try EventRecorder.record([event], topology: topology, pool: pool, change)
+    }
+}
+
+/// A registry change that was refused; nothing was changed.
+public struct RegistryError: Error, CustomStringConvertible, Equatable {
+    public let field: String
+    public let reason: String
+
+    public init(field: String, _ reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+
+    static func check(_ condition: Bool, field: String, _ reason: @autoclosure () -> String) throws {
+        if !condition { throw RegistryError(field: field, reason()) }
+    }
+
+    public var description: String { "\(field): \(reason)" }
+}
+
+extension String {
+    /// Tenant, cohort and flavor names.
+    var isValidName: Bool {
+        guard let first = unicodeScalars.first, (1...63).contains(count), ("a"..."z").contains(first) else { return false }
+        return unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+    }
+
+    var isValidAgentName: Bool {
+        (1...100).contains(count)
+            && unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0) }
+    }
+
+    var isValidVersion: Bool {
+        (1...64).contains(count)
+            && unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._+-".unicodeScalars.contains($0) }
+    }
+
+    var isValidLabelKey: Bool {
+        (1...63).contains(count)
+            && unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._/-".unicodeScalars.contains($0) }
+    }
+}

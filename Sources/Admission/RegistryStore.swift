@@ -1,0 +1,53 @@
+import AgentCore
+import Foundation
+import Postgres
+
+/// SQL for tenants and agents (tables of the admission slice).
+enum RegistryStore {
+    static func versions(tenant: String, agent: String, in db: PostgresConnection) throws -> [AgentVersionRecord] {
+        try db.query(
+            """
+            SELECT tenant, agent, version, image, command, framework, default_flavor, default_gpus, default_cpu,
+                   default_memory_gib, checkpoints, deprecated, created_by, created_at
+            FROM agent_versions WHERE tenant = $1 AND agent = $2 ORDER BY seq
+            """, [tenant, agent]
+        ).map { row in
+            AgentVersionRecord(
+                tenant: try row.decode(0), agent: try row.decode(1), version: try row.decode(2),
+                image: try row.decodeIfPresent(3, as: String.self), command: try row.decodeIfPresent(4, as: String.self),
+                framework: Framework(rawValue: try row.decode(5)) ?? .custom,
+                defaultResources: ResourceOverrides(
+                    flavor: try row.decodeIfPresent(6, as: String.self), gpus: try row.decodeIfPresent(7, as: Int.self),
+                    cpu: try row.decodeIfPresent(8, as: Int.self), memoryGiB: try row.decodeIfPresent(9, as: Int.self)),
+                checkpoints: try row.decode(10), deprecated: try row.decode(11), createdBy: try row.decode(12),
+                createdAt: try row.decode(13))
+        }
+    }
+
+    static func tenant(_ name: String, in db: PostgresConnection) throws -> TenantRecord? {
+        let rows = try db.query(
+            """
+            SELECT name, weight, cohort, monthly_budget, total_budget, active,
+                   coalesce((SELECT json_object_agg(q.flavor, json_build_object('nominal', q.nominal,
+                                                   'borrowing_limit', q.borrowing_limit))
+                             FROM tenant_quotas q WHERE q.tenant = t.name), '{}')::text
+            FROM tenants t WHERE name = $1
+            """, [name])
+        guard let row = rows.first else { return nil }
+        return TenantRecord(
+            name: try row.decode(0), weight: try row.decode(1), cohort: try row.decodeIfPresent(2, as: String.self),
+            monthlyBudget: try row.decodeIfPresent(3, as: Decimal.self), totalBudget: try row.decodeIfPresent(4, as: Decimal.self),
+            active: try row.decode(5),
+            quotas: try JSONCoding.decoder.decode([String: Quota].self, from: Data(try row.decode(6, as: String.self).utf8)))
+    }
+
+    static func tenantNames(in db: PostgresConnection) throws -> [String] {
+        try db.query("SELECT name FROM tenants ORDER BY name").map { try $0.decode(0, as: String.self) }
+    }
+
+    static func spend(tenant: String, in db: PostgresConnection) throws -> [(period: String, reserved: Decimal)] {
+        try db.query("SELECT period, reserved FROM tenant_spend WHERE tenant = $1 ORDER BY period", [tenant]).map {
+            (try $0.decode(0, as: String.self), try $0.decode(1, as: Decimal.self))
+        }
+    }
+}

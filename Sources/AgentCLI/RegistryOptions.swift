@@ -1,0 +1,56 @@
+import Admission
+import AgentCore
+import ArgumentParser
+import Foundation
+import Postgres
+
+extension GlobalOptions {
+    /// The registry, acting as `agentctl:<user>`.
+    func registry(_ config: AgentConfig) -> (Registry, PostgresPool) {
+        let pool = PostgresPool(url: config.databaseURL, maxConnections: 2, applicationName: "agentctl")
+        let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+        return (Registry(pool: pool, topology: Topology(prefix: config.topologyPrefix), actor: "agentctl:\(user)"), pool)
+    }
+}
+
+/// `--tenant`, defaulting to AGENTMGR_TENANT.
+struct TenantOption: ParsableArguments {
+    @Option(help: "Tenant (default: $AGENTMGR_TENANT).")
+    var tenant: String?
+
+    func resolved() throws -> String {
+        if let tenant { return tenant }
+        if let tenant = ProcessInfo.processInfo.environment["AGENTMGR_TENANT"], !tenant.isEmpty { return tenant }
+        throw ValidationError("give --tenant (or set AGENTMGR_TENANT)")
+    }
+}
+
+extension Decimal: @retroactive ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let value = Decimal(string: argument, locale: Locale(identifier: "en_US_POSIX")), argument.first != "." else { return nil }
+        self = value
+    }
+}
+
+/// `name@version` on the command line.
+struct AgentReference: ExpressibleByArgument {
+    let name: String
+    let version: String
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        name = String(parts[0])
+        version = String(parts[1])
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+func money(_ value: Decimal?) -> String {
+    value.map { "$\($0.moneyText)" } ?? "unlimited"
+}
+
+func printJSON(_ value: some Encodable) throws {
+    print(String(decoding: try JSONCoding.encoder.encode(value), as: UTF8.self))
+}

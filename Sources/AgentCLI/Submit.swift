@@ -1,0 +1,75 @@
+import AMQP
+import Admission
+import AgentCore
+import ArgumentParser
+import Foundation
+
+struct Submit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Submit job specs (YAML or JSON) through the requests queue and print each decision.",
+        discussion: """
+            Each spec is published to the requests exchange (docs/amqp-contract.md) with its \
+            idempotency_key as message_id (a new one is made if the spec has none). Exit status: 0 \
+            when every job was admitted, 3 when any was rejected, 1 on errors or when a decision did \
+            not arrive in time (is the admission worker running?).
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: "Job spec files.")
+    var files: [String]
+
+    @Option(help: "Seconds to wait for the decisions.")
+    var timeout: Int = 30
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one job spec file") }
+        guard timeout >= 1 else { throw ValidationError("--timeout must be at least 1 second") }
+    }
+
+    func run() throws {
+        let config = try options.load()
+        let results = try failing { () throws -> [(file: String, request: SubmissionClient.Request, reply: AdmissionReply?)] in
+            var requests: [(file: String, request: SubmissionClient.Request)] = []
+            for file in files {
+                for body in try SpecFile.bodies(at: file) { requests.append((file, SubmissionClient.Request(json: body))) }
+            }
+            let client = try SubmissionClient(url: try AMQPURL(parsing: config.amqpURL), topology: Topology(prefix: config.topologyPrefix))
+            try client.publish(requests.map(\.request))
+            let decisions = try client.awaitDecisions(for: Set(requests.map(\.request.correlationID)), timeout: .seconds(timeout))
+            return requests.map { ($0.file, $0.request, decisions[$0.request.correlationID]) }
+        }
+        switch options.output {
+        case .json:
+            for result in results {
+                var object: [String: Any] = ["file": result.file, "idempotency_key": result.request.idempotencyKey]
+                if let reply = result.reply, let data = try? JSONCoding.encoder.encode(reply) {
+                    object["decision"] = try JSONSerialization.jsonObject(with: data)
+                } else {
+                    object["decision"] = NSNull()
+                }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            }
+        case .table:
+            var table = TextTable("FILE", "DECISION", "JOB / KEY", "DETAILS")
+            for result in results {
+                let file = (result.file as NSString).lastPathComponent
+                guard let reply = result.reply else {
+                    table.add(file, "no answer", result.request.idempotencyKey, "no decision within \(timeout) s: is the admission worker running?")
+                    continue
+                }
+                let again = reply.duplicate ? " (repeat of an earlier decision)" : ""
+                if reply.decision == .admitted {
+                    table.add(file, "admitted", reply.jobID ?? "-", "\(reply.priorityClass ?? "") · projected cost $\(reply.projectedCost ?? "?")\(again)")
+                } else {
+                    for (index, reason) in reply.reasons.enumerated() {
+                        table.add(index == 0 ? file : "", index == 0 ? "rejected" : "", index == 0 ? reply.idempotencyKey : "", "\(reason.code.rawValue): \(reason.message)\(index == 0 ? again : "")")
+                    }
+                }
+            }
+            print(table.render())
+        }
+        if results.contains(where: { $0.reply == nil }) { throw ExitCode.failure }
+        if results.contains(where: { $0.reply?.decision == .rejected }) { throw ExitCode(3) }
+    }
+}

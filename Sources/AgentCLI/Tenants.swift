@@ -1,0 +1,151 @@
+import Admission
+import AgentCore
+import ArgumentParser
+import Foundation
+
+struct Tenants: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create tenants and set their quotas, budgets and state.",
+        subcommands: [Create.self, SetQuota.self, SetBudget.self, Activate.self, Deactivate.self, Show.self, List.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Tenant name: lowercase letters, digits and '-'.") var name: String
+        @Option(help: "Fair-share weight (greater than 0).") var weight: Decimal = 1
+        @Option(help: "Cohort whose members lend each other unused quota.") var cohort: String?
+        @Option(help: "Monthly budget in dollars (default: unlimited).") var monthlyBudget: Decimal?
+        @Option(help: "Total budget in dollars (default: unlimited).") var totalBudget: Decimal?
+
+        func run() throws {
+            let config = try options.load()
+            let (registry, pool) = options.registry(config)
+            defer { pool.close() }
+            try failing { try registry.createTenant(name, weight: weight, cohort: cohort, monthlyBudget: monthlyBudget, totalBudget: totalBudget) }
+            print("created tenant \(name) (weight \(weight), cohort \(cohort ?? "none"), monthly \(money(monthlyBudget)), total \(money(totalBudget)))")
+        }
+    }
+
+    struct SetQuota: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-quota", abstract: "Set a tenant's quota for one flavor (GPUs, or cores for CPU flavors).")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Tenant.") var name: String
+        @Option(help: "Flavor, e.g. gpu-v100.") var flavor: String
+        @Option(help: "Guaranteed units.") var nominal: Int
+        @Option(help: "Extra units it may borrow from its cohort.") var borrowingLimit: Int = 0
+
+        func run() throws {
+            let config = try options.load()
+            let (registry, pool) = options.registry(config)
+            defer { pool.close() }
+            try failing { try registry.setQuota(tenant: name, flavor: flavor, nominal: nominal, borrowingLimit: borrowingLimit) }
+            print("tenant \(name): \(flavor) nominal \(nominal), borrowing limit \(borrowingLimit)")
+        }
+    }
+
+    struct SetBudget: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-budget", abstract: "Set a tenant's budgets in dollars (omit one to make it unlimited).")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Tenant.") var name: String
+        @Option(help: "Monthly budget.") var monthly: Decimal?
+        @Option(help: "Total budget.") var total: Decimal?
+
+        func run() throws {
+            let config = try options.load()
+            let (registry, pool) = options.registry(config)
+            defer { pool.close() }
+            try failing { try registry.setBudget(tenant: name, monthly: monthly, total: total) }
+            print("tenant \(name): monthly \(money(monthly)), total \(money(total))")
+        }
+    }
+
+    struct Activate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a tenant submit jobs again.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Tenant.") var name: String
+
+        func run() throws {
+            let config = try options.load()
+            let (registry, pool) = options.registry(config)
+            defer { pool.close() }
+            try failing { try registry.setActive(tenant: name, true) }
+            print("tenant \(name) is active")
+        }
+    }
+
+    struct Deactivate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refuse new jobs from a tenant.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Tenant.") var name: String
+
+        func run() throws {
+            let config = try options.load()
+            let (registry, pool) = options.registry(config)
+            defer { pool.close() }
+            try failing { try registry.setActive(tenant: name, false) }
+            print("tenant \(name) is inactive: new jobs are rejected")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a tenant's settings, quotas and reserved spend.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Tenant.") var name: String
+
+        func run() throws {
+            let config = try options.load()
+            let (registry, pool) = options.registry(config)
+            defer { pool.close() }
+            guard let (tenant, spend) = try failing({ try registry.tenant(name) }) else {
+                FileHandle.standardError.write(Data("agentctl: error: tenant \(name) does not exist\n".utf8))
+                throw ExitCode.failure
+            }
+            if options.output == .json {
+                struct Output: Encodable {
+                    let tenant: TenantRecord
+                    let reserved: [String: String]
+                }
+                try printJSON(Output(tenant: tenant, reserved: Dictionary(uniqueKeysWithValues: spend.map { ($0.period, $0.reserved.moneyText) })))
+                return
+            }
+            print("tenant:         \(tenant.name) (\(tenant.active ? "active" : "inactive"))")
+            print("weight:         \(tenant.weight)")
+            print("cohort:         \(tenant.cohort ?? "none")")
+            print("monthly budget: \(money(tenant.monthlyBudget))")
+            print("total budget:   \(money(tenant.totalBudget))")
+            for (period, reserved) in spend { print("reserved \(period == "total" ? "in total" : period):".padding(toLength: 16, withPad: " ", startingAt: 0) + "$\(reserved.moneyText)") }
+            var quotas = TextTable("FLAVOR", "NOMINAL", "BORROWING LIMIT")
+            for (flavor, quota) in tenant.quotas.sorted(by: { $0.key < $1.key }) {
+                quotas.add(flavor, String(quota.nominal), String(quota.borrowingLimit))
+            }
+            print("")
+            print(tenant.quotas.isEmpty ? "no quotas (agentctl tenants set-quota)" : quotas.render())
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tenants.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() throws {
+            let config = try options.load()
+            let (registry, pool) = options.registry(config)
+            defer { pool.close() }
+            let tenants = try failing { try registry.tenants() }
+            if options.output == .json {
+                try printJSON(tenants)
+                return
+            }
+            var table = TextTable("TENANT", "ACTIVE", "WEIGHT", "COHORT", "MONTHLY", "TOTAL", "QUOTAS")
+            for tenant in tenants {
+                let quotas = tenant.quotas.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.nominal)+\($0.value.borrowingLimit)" }
+                table.add(
+                    tenant.name, tenant.active ? "yes" : "no", "\(tenant.weight)", tenant.cohort ?? "-", money(tenant.monthlyBudget),
+                    money(tenant.totalBudget), quotas.joined(separator: " "))
+            }
+            print(tenants.isEmpty ? "no tenants" : table.render())
+        }
+    }
+}

@@ -60,10 +60,16 @@ let package = Package(
         .target(name: "DemoLedger", dependencies: ["AgentRuntime", "AgentCore", "AMQP"]),
         .executableTarget(name: "demo-worker", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger"]),
 
+        // Shared by the integration test targets: a private database and topology per test, worker processes.
+        .target(
+            name: "AgentTestSupport", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres"],
+            path: "Tests/AgentTestSupport"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
-        .testTarget(name: "AdmissionTests", dependencies: ["Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
+        .testTarget(
+            name: "AdmissionTests", dependencies: ["Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
-        .testTarget(name: "AgentRuntimeTests", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger", "AMQP", "Postgres"]),
+        .testTarget(
+            name: "AgentRuntimeTests", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger", "AMQP", "Postgres", "AgentTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

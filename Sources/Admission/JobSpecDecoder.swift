@@ -108,7 +108,6 @@ struct SpecReader {
     mutating func spec(from value: JSONValue) -> JobSpec {
         var spec = JobSpec(tenant: "", agent: "", agentVersion: "")
         guard let fields = object(value, at: JobSpecDecoder.bodyField, expected: "a JSON object") else { return spec }
-        unknownKeys(in: fields, allowed: Self.topLevelKeys, at: "")
 
         if let tenant = string(fields, "tenant", in: "", required: true) {
             spec.tenant = tenant
@@ -140,21 +139,8 @@ struct SpecReader {
         let maxRuntime = duration(fields, "max_runtime", in: "", bounds: Limits.maxRuntimeSeconds)
         if let maxRuntime { spec.maxRuntimeSeconds = maxRuntime }
         if let checkpoint = present(fields, "checkpoint_interval") {
-            let ceiling: Int
-            let ceilingText: String
-            if present(fields, "max_runtime") == nil {
-                let fallback = JobSpec.defaultMaxRuntimeSeconds
-                (ceiling, ceilingText) = (fallback, "max_runtime (\(DurationText.format(fallback)) by default)")
-            } else if let maxRuntime, Limits.maxRuntimeSeconds.contains(maxRuntime) {
-                (ceiling, ceilingText) = (maxRuntime, "max_runtime (\(DurationText.format(maxRuntime)))")
-            } else {
-                // max_runtime is itself wrong (and reported): hold checkpoint_interval to the widest bound.
-                let longest = Limits.maxRuntimeSeconds.upperBound
-                (ceiling, ceilingText) = (longest, DurationText.format(longest))
-            }
-            spec.checkpointIntervalSeconds = duration(
-                checkpoint, at: "checkpoint_interval", bounds: Limits.minCheckpointIntervalSeconds...ceiling,
-                boundsText: "between \(DurationText.format(Limits.minCheckpointIntervalSeconds)) and \(ceilingText)")
+            spec.checkpointIntervalSeconds = checkpointInterval(
+                checkpoint, maxRuntime: maxRuntime, maxRuntimeGiven: present(fields, "max_runtime") != nil)
         }
 
         if let retry = object(fields, "retry", in: "") {
@@ -173,10 +159,31 @@ struct SpecReader {
             spec.idempotencyKey = key
             checkLength(key, Limits.idempotencyKeyLength, at: "idempotency_key")
         }
+        unknownKeys(in: fields, allowed: Self.topLevelKeys, at: "")
         return spec
     }
 
     // MARK: Parts
+
+    /// At least a minute, and no longer than the job may run.
+    private mutating func checkpointInterval(_ value: JSONValue, maxRuntime: Int?, maxRuntimeGiven: Bool) -> Int? {
+        let ceiling: Int
+        let ceilingText: String
+        if !maxRuntimeGiven {
+            ceiling = JobSpec.defaultMaxRuntimeSeconds
+            ceilingText = "max_runtime (\(DurationText.format(ceiling)) by default)"
+        } else if let maxRuntime, Limits.maxRuntimeSeconds.contains(maxRuntime) {
+            ceiling = maxRuntime
+            ceilingText = "max_runtime (\(DurationText.format(ceiling)))"
+        } else {
+            // max_runtime is wrong itself (and reported): hold this one to the widest bound.
+            ceiling = Limits.maxRuntimeSeconds.upperBound
+            ceilingText = DurationText.format(ceiling)
+        }
+        let floor = Limits.minCheckpointIntervalSeconds
+        return duration(
+            value, at: "checkpoint_interval", bounds: floor...ceiling, boundsText: "between \(DurationText.format(floor)) and \(ceilingText)")
+    }
 
     /// Splits `name@version`, reporting what is wrong with either half at field `agent`.
     private mutating func agentReference(_ text: String) -> (name: String, version: String) {
@@ -202,7 +209,6 @@ struct SpecReader {
 
     private mutating func resources(_ fields: Fields) -> ResourceOverrides {
         let path = "resources"
-        unknownKeys(in: fields, allowed: Self.resourceKeys, at: path)
         var resources = ResourceOverrides()
         if let flavor = string(fields, "flavor", in: path) {
             resources.flavor = flavor
@@ -214,12 +220,12 @@ struct SpecReader {
         resources.gpus = integer(fields, "gpus", in: path, bounds: Limits.gpus)
         resources.cpu = integer(fields, "cpu", in: path, bounds: Limits.cpu)
         resources.memoryGiB = integer(fields, "memory_gib", in: path, bounds: Limits.memoryGiB)
+        unknownKeys(in: fields, allowed: Self.resourceKeys, at: path)
         return resources
     }
 
     private mutating func retry(_ fields: Fields) -> RetryPolicy {
         let path = "retry"
-        unknownKeys(in: fields, allowed: Self.retryKeys, at: path)
         var policy = RetryPolicy()
         if let attempts = integer(fields, "max_attempts", in: path, bounds: Limits.maxAttempts) {
             policy.maxAttempts = attempts
@@ -246,6 +252,7 @@ struct SpecReader {
             }
             policy.retryOn = categories
         }
+        unknownKeys(in: fields, allowed: Self.retryKeys, at: path)
         return policy
     }
 
@@ -258,7 +265,6 @@ struct SpecReader {
         for (index, item) in items.enumerated() {
             let path = "curriculum[\(index)]"
             guard let fields = object(item, at: path, expected: "an object") else { continue }
-            unknownKeys(in: fields, allowed: Self.stageKeys, at: path)
             var stage = CurriculumStage(name: "")
             if let name = string(fields, "name", in: path, required: true) {
                 stage.name = name
@@ -276,13 +282,13 @@ struct SpecReader {
             if let condition = object(fields, "advance_when", in: path) {
                 stage.advanceWhen = threshold(condition, at: "\(path).advance_when")
             }
+            unknownKeys(in: fields, allowed: Self.stageKeys, at: path)
             stages.append(stage)
         }
         return stages
     }
 
     private mutating func threshold(_ fields: Fields, at path: String) -> MetricThreshold {
-        unknownKeys(in: fields, allowed: Self.thresholdKeys, at: path)
         var threshold = MetricThreshold(metric: "")
         if let metric = string(fields, "metric", in: path, required: true) {
             threshold.metric = metric
@@ -301,6 +307,7 @@ struct SpecReader {
         default:
             break
         }
+        unknownKeys(in: fields, allowed: Self.thresholdKeys, at: path)
         return threshold
     }
 

@@ -44,7 +44,7 @@ public struct Registry: Sendable {
         }
     }
 
-    public func setQuota(tenant: String, flavor: String, nominal: Int, borrowingLimit: Int) throws {
+    public func setQuota(tenant: String, flavor: String, nominal: Int, borrowingLimit: Int = 0) throws {
         try RegistryError.check(nominal >= 0 && nominal <= 1_000_000, field: "nominal", "must be between 0 and 1000000, got \(nominal)")
         try RegistryError.check(
             borrowingLimit >= 0 && borrowingLimit <= 1_000_000, field: "borrowing-limit", "must be between 0 and 1000000, got \(borrowingLimit)")

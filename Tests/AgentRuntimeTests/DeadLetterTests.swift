@@ -1,3 +1,4 @@
+import AgentTestSupport
 import AMQP
 import AgentCore
 import DemoLedger

@@ -1,3 +1,4 @@
+import AgentTestSupport
 import AgentCore
 import Foundation
 import Testing

@@ -2,11 +2,11 @@ import Foundation
 
 /// A real worker executable started by a test (built by `swift build`, which `make test` runs
 /// before the tests), so that it can be killed like a production process.
-final class WorkerProcess: @unchecked Sendable {
-    let process = Process()
-    let logURL: URL
+public final class WorkerProcess: @unchecked Sendable {
+    public let process = Process()
+    public let logURL: URL
 
-    init(executable: String, environment: [String: String]) throws {
+    public init(executable: String, environment: [String: String]) throws {
         let binary = Self.binDirectory().appendingPathComponent(executable)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw MissingExecutable(path: binary.path)
@@ -27,7 +27,7 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// `AGENTMGR_BIN_DIR` if set, else `.build/debug` of this checkout.
-    static func binDirectory() -> URL {
+    public static func binDirectory() -> URL {
         if let directory = ProcessInfo.processInfo.environment["AGENTMGR_BIN_DIR"], !directory.isEmpty {
             return URL(fileURLWithPath: directory)
         }
@@ -35,13 +35,13 @@ final class WorkerProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug")
     }
 
-    func kill() {
+    public func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
     /// Sends SIGTERM and waits; returns the exit status, or nil if it did not exit in time.
-    func terminate(timeout: Duration = .seconds(30)) -> Int32? {
+    public func terminate(timeout: Duration = .seconds(30)) -> Int32? {
         Foundation.kill(process.processIdentifier, SIGTERM)
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
@@ -52,7 +52,7 @@ final class WorkerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     deinit {
         if process.isRunning { kill() }

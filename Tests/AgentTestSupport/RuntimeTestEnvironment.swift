@@ -4,28 +4,29 @@ import Foundation
 import Postgres
 import Synchronization
 
-@testable import AgentRuntime
+import AgentRuntime
 
 /// A private world for one test on the real services: its own database (migrated), its own
 /// exchange and queue names. `close()` removes both.
-final class RuntimeTestEnvironment: @unchecked Sendable {
-    let amqpURL: AMQPURL
-    let amqpURLText: String
-    let databaseURL: String
-    let databaseName: String
-    let topology: Topology
-    let pool: PostgresPool
+public final class RuntimeTestEnvironment: @unchecked Sendable {
+    public let amqpURL: AMQPURL
+    public let amqpURLText: String
+    public let databaseURL: String
+    public let databaseName: String
+    public let topology: Topology
+    public let pool: PostgresPool
     private let adminURL: String
 
-    struct MissingService: Error, CustomStringConvertible {
-        let variable: String
-        var description: String {
+    public struct MissingService: Error, CustomStringConvertible {
+        public let variable: String
+        public init(variable: String) { self.variable = variable }
+        public var description: String {
             "\(variable) is not set: these tests need the real RabbitMQ and PostgreSQL. Run `make test`, "
                 + "or `eval \"$(make -s services)\"` and then `swift test`."
         }
     }
 
-    init() throws {
+    public init() throws {
         let environment = ProcessInfo.processInfo.environment
         guard let amqp = environment["AGENTMGR_AMQP_URL"], !amqp.isEmpty else { throw MissingService(variable: "AGENTMGR_AMQP_URL") }
         guard let database = environment["AGENTMGR_DATABASE_URL"], !database.isEmpty else {
@@ -47,7 +48,7 @@ final class RuntimeTestEnvironment: @unchecked Sendable {
         try Migrator.bundled().migrate(pool)
     }
 
-    func close() {
+    public func close() {
         pool.close()
         if let admin = try? PostgresConnection(url: adminURL, applicationName: "AgentRuntimeTests") {
             try? admin.execute(script: "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)")
@@ -66,8 +67,13 @@ final class RuntimeTestEnvironment: @unchecked Sendable {
 
     private let declaredQueues = Mutex<[String]>([])
 
+    /// Deletes `queue` (and its dead-letter queue) when the test ends.
+    public func track(queue: String) {
+        declaredQueues.withLock { $0.append(queue) }
+    }
+
     /// The demo worker's input queue in this test's topology, declared.
-    func demoQueue() throws -> InputQueue {
+    public func demoQueue() throws -> InputQueue {
         let queue = InputQueue(name: topology.queueName("demo-worker"), bindings: ["demo.task"])
         let connection = try AMQPConnection(url: amqpURL)
         defer { connection.close() }
@@ -77,7 +83,7 @@ final class RuntimeTestEnvironment: @unchecked Sendable {
     }
 
     /// A queue bound to every event type, to observe what the relay publishes.
-    func observerQueue() throws -> String {
+    public func observerQueue() throws -> String {
         let name = topology.queueName("observer")
         let connection = try AMQPConnection(url: amqpURL)
         defer { connection.close() }
@@ -89,7 +95,7 @@ final class RuntimeTestEnvironment: @unchecked Sendable {
     }
 
     /// Environment for a worker process living in this test's world.
-    func processEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    public func processEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["AGENTMGR_AMQP_URL"] = amqpURLText
         environment["AGENTMGR_DATABASE_URL"] = databaseURL
@@ -99,11 +105,11 @@ final class RuntimeTestEnvironment: @unchecked Sendable {
         return environment
     }
 
-    func count(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> Int {
+    public func count(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> Int {
         try pool.withConnection { try $0.query(sql, parameters)[0].decode(0, as: Int.self) }
     }
 
-    static func replacingDatabase(in url: String, with name: String) -> String {
+    public static func replacingDatabase(in url: String, with name: String) -> String {
         var components = URLComponents(string: url)!
         components.path = "/\(name)"
         return components.string!
@@ -111,7 +117,7 @@ final class RuntimeTestEnvironment: @unchecked Sendable {
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) rethrows -> Bool {
+public func eventually(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try condition() { return true }
@@ -121,11 +127,11 @@ func eventually(timeout: Duration = .seconds(30), _ condition: () throws -> Bool
 }
 
 /// Runs a blocking loop on its own thread until `stop()`; `join` waits for it to return.
-final class BackgroundLoop: Sendable {
-    let signal = StopSignal()
+public final class BackgroundLoop: Sendable {
+    public let signal = StopSignal()
     private let finished = DispatchSemaphore(value: 0)
 
-    init(_ body: @escaping @Sendable (StopSignal) -> Void) {
+    public init(_ body: @escaping @Sendable (StopSignal) -> Void) {
         let signal = signal
         let finished = finished
         Thread {
@@ -134,14 +140,14 @@ final class BackgroundLoop: Sendable {
         }.start()
     }
 
-    func stopAndJoin(timeout: Duration = .seconds(30)) -> Bool {
+    public func stopAndJoin(timeout: Duration = .seconds(30)) -> Bool {
         signal.request()
         return finished.wait(timeout: .now() + .seconds(Int(timeout.components.seconds))) == .success
     }
 }
 
 /// Builds demo.task events of one run.
-func demoTasks(_ count: Int, accounts: [String] = ["a", "b", "c"], run: UUID = UUID()) -> [EventEnvelope] {
+public func demoTasks(_ count: Int, accounts: [String] = ["a", "b", "c"], run: UUID = UUID()) -> [EventEnvelope] {
     (0..<count).map { index in
         EventEnvelope(
             type: "demo.task", producer: "tests", tenant: "demo", correlationID: run,

@@ -381,9 +381,7 @@ struct JobSpecDecoderTests {
 
     @Test("The JSON example in examples/jobs is a valid spec")
     func jsonExample() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("examples/jobs/nightly-eval-batch.json")
-        let outcome = JobSpecDecoder.decode(try Data(contentsOf: url))
+        let outcome = JobSpecDecoder.decode(try Data(contentsOf: repositoryFile("examples/jobs/nightly-eval-batch.json")))
         guard case .decoded(let spec, let problems) = outcome else {
             Issue.record("expected decoded, got \(outcome)")
             return
@@ -393,7 +391,26 @@ struct JobSpecDecoderTests {
         #expect(spec.dependsOn.count == 1)
     }
 
+    @Test("The full example in docs/job-spec.md is a valid spec")
+    func documentedExample() throws {
+        let text = try String(contentsOf: repositoryFile("docs/job-spec.md"), encoding: .utf8)
+        let start = try #require(text.range(of: "```json\n"))
+        let end = try #require(text.range(of: "```", range: start.upperBound..<text.endIndex))
+        let outcome = decode(String(text[start.upperBound..<end.lowerBound]))
+        guard case .decoded(let spec, let problems) = outcome else {
+            Issue.record("expected decoded, got \(outcome)")
+            return
+        }
+        #expect(problems == [])
+        #expect(spec.curriculum.count == 2)
+    }
+
     // MARK: Helpers
+
+    private func repositoryFile(_ path: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(path)
+    }
 
     private func decode(_ json: String) -> JobSpecDecoder.Outcome {
         JobSpecDecoder.decode(Data(json.utf8))

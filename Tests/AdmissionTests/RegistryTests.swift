@@ -1,0 +1,58 @@
+import Admission
+import AgentCore
+import AgentTestSupport
+import Foundation
+import Postgres
+import Testing
+
+@Suite("Registry: tenants, quotas, agents, immutable versions")
+struct RegistryTests {
+    @Test("Bad input is refused with the field and the reason, and changes nothing")
+    func refusals() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        let registry = world.registry
+        let eventsBefore = try world.env.count("SELECT count(*) FROM events")
+        #expect(throws: RegistryError(field: "name", "tenant acme already exists")) { try registry.createTenant("acme") }
+        #expect(throws: RegistryError(field: "weight", "must be greater than 0 and at most 1000, got 0")) { try registry.createTenant("zeta", weight: 0) }
+        #expect(throws: RegistryError(field: "tenant", "tenant nobody does not exist")) {
+            try registry.setQuota(tenant: "nobody", flavor: "gpu-v100", nominal: 1)
+        }
+        let flavor = #expect(throws: RegistryError.self) { try registry.setQuota(tenant: "acme", flavor: "gpu-a100", nominal: 1) }
+        #expect(flavor?.reason.hasPrefix("flavor gpu-a100 does not exist") == true)
+        #expect(throws: RegistryError(field: "version", "resnet-trainer@1.2.0 already exists; versions are immutable, register a new one")) {
+            try registry.registerVersion(
+                tenant: "acme", agent: "resnet-trainer", version: "1.2.0", image: "other", command: nil, framework: .pytorch,
+                defaults: ResourceOverrides(), checkpoints: false)
+        }
+        #expect(try world.env.count("SELECT count(*) FROM events") == eventsBefore, "a refused change records no event")
+        #expect(try world.env.count("SELECT count(*) FROM tenants WHERE name = 'zeta'") == 0)
+    }
+
+    @Test("A registered version cannot be edited or deleted in the database; only deprecated changes")
+    func versionsAreImmutable() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        try world.env.pool.withConnection { db in
+            let edit = #expect(throws: PostgresError.self) {
+                try db.query("UPDATE agent_versions SET image = 'evil' WHERE agent = 'resnet-trainer' AND version = '1.2.0'")
+            }
+            #expect(edit?.message.contains("immutable") == true)
+            #expect(throws: PostgresError.self) { try db.query("DELETE FROM agent_versions") }
+        }
+        try world.registry.deprecate(tenant: "acme", agent: "resnet-trainer", version: "1.2.0")
+        let versions = try world.registry.versions(tenant: "acme", agent: "resnet-trainer")
+        #expect(versions.map(\.deprecated) == [true, true])
+        #expect(versions.map(\.version) == ["1.0.0", "1.2.0"])
+    }
+
+    @Test("Each registry change is an event in the log")
+    func changesAreEvents() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        let types = try world.env.pool.withConnection { db in
+            try db.query("SELECT type FROM events WHERE tenant = 'globex' ORDER BY seq").map { try $0.decode(0, as: String.self) }
+        }
+        #expect(types == ["tenant.created", "tenant.quota_set", "tenant.quota_set", "agent.version_registered", "agent.version_registered"])
+    }
+}

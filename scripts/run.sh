@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: the system on this machine. Starts the private broker and database, builds, starts
-# two replicas of the demo worker, sends the sample workload, prints a summary, stops the workers
+# the workers (two replicas each), sends the sample workload, prints a summary, stops the workers
 # (gracefully) and leaves the services up for agentctl. `make services-stop` ends them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,14 +28,35 @@ stop_workers() {
 }
 trap stop_workers EXIT
 
-echo "== starting workers (2 replicas of demo-worker; logs in $logs/)"
+echo "== starting workers (2 replicas each of admission and demo-worker; logs in $logs/)"
 for replica in 1 2; do
+    "$bin/admission" >"$logs/admission-$replica.log" 2>&1 &
+    pids+=($!)
     "$bin/demo-worker" >"$logs/demo-worker-$replica.log" 2>&1 &
     pids+=($!)
 done
 
-echo "== sample workload"
+echo
+echo "== 1. the consumer runtime: demo.task events through demo-worker, exactly once"
 "$bin/agentctl" demo run --count 2000
+
+echo
+echo "== 2. registry: tenants, quotas, budgets, agents (examples/setup-registry.sh)"
+AGENTCTL="$bin/agentctl" examples/setup-registry.sh
+"$bin/agentctl" tenants list
+
+echo
+echo "== 3. job requests through the requests queue (examples/jobs/; same keys as last run = same decisions)"
+"$bin/agentctl" submit examples/jobs/* || [[ $? == 3 ]]   # 3: some were rejected, as intended
+if [[ -x scripts/pika-example-check.sh ]] && python3 -c "import pika" 2>/dev/null; then
+    echo
+    echo "== 4. the same queue from Python (examples/submit_with_pika.py)"
+    python3 examples/submit_with_pika.py examples/jobs/resnet-sweep.yaml --key "pika-$(date +%s)" || true
+fi
+
+echo
+echo "== admission decisions (agentctl jobs list)"
+"$bin/agentctl" jobs list --limit 20
 
 echo
 echo "== stopping workers (SIGTERM: they drain and exit 0)"
@@ -46,6 +67,9 @@ cat <<MSG
 The broker and database are still running. To look around:
   eval "\$(make -s services)"
   $bin/agentctl events --limit 10
+  $bin/agentctl jobs list
+  $bin/agentctl jobs show <job id or idempotency key>
+  $bin/agentctl tenants show acme
   $bin/agentctl dead-letters demo-worker
 When done: make services-stop
 MSG

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The sample registry `make run` uses: two tenants in one cohort, their quotas and budgets, and the
+# agents the specs in examples/jobs/ name. Safe to run again: existing tenants and versions are kept.
+# Needs AGENTMGR_AMQP_URL / AGENTMGR_DATABASE_URL (eval "$(make -s services)") and agentctl on PATH
+# or in AGENTCTL.
+set -euo pipefail
+agentctl="${AGENTCTL:-agentctl}"
+
+tenant() {  # name, then create options
+    local name="$1"; shift
+    "$agentctl" tenants show "$name" >/dev/null 2>&1 || "$agentctl" tenants create "$name" "$@"
+}
+version() {  # tenant, name@version, then register options
+    local tenant="$1" agent="$2"; shift 2
+    if "$agentctl" agents versions "${agent%@*}" --tenant "$tenant" --output json 2>/dev/null | grep -q "\"version\":\"${agent#*@}\""; then
+        return
+    fi
+    "$agentctl" agents register "$agent" --tenant "$tenant" "$@"
+}
+
+tenant acme --weight 2 --cohort research --monthly-budget 20000 --total-budget 200000
+"$agentctl" tenants set-quota acme --flavor gpu-v100 --nominal 32 --borrowing-limit 16
+"$agentctl" tenants set-quota acme --flavor gpu-v100m32 --nominal 64
+"$agentctl" tenants set-quota acme --flavor gpu-t4 --nominal 8
+
+tenant globex --weight 1 --cohort research --monthly-budget 500
+"$agentctl" tenants set-quota globex --flavor gpu-v100 --nominal 16
+"$agentctl" tenants set-quota globex --flavor cpu --nominal 192
+
+version acme resnet-trainer@1.2.0 --image registry.example/acme/resnet:1.2.0 --framework pytorch \
+    --flavor gpu-v100 --gpus 1 --cpu 12 --memory-gib 48 --checkpoints --description "ResNet-50 image classifier"
+version acme llm-pretrainer@0.9.1 --image registry.example/acme/llm:0.9.1 --framework jax \
+    --flavor gpu-v100m32 --gpus 8 --cpu 64 --memory-gib 320 --checkpoints --description "1B-parameter LM pretraining"
+version acme eval-harness@2.1.0 --image registry.example/acme/eval:2.1.0 --framework pytorch \
+    --flavor gpu-t4 --gpus 1 --cpu 8 --memory-gib 32 --description "Nightly evaluation suite"
+version globex gridworld-agent@0.3.0 --command "python3 examples/gridworld/train.py" --framework custom \
+    --flavor cpu --cpu 4 --memory-gib 8 --checkpoints --description "Q-learning on a gridworld"
+version globex vision-sweep@1.0.0 --image registry.example/globex/vision:1.0.0 --framework pytorch \
+    --flavor gpu-v100 --gpus 8 --cpu 64 --memory-gib 256 --checkpoints --description "Vision hyper-parameter sweep"

@@ -201,9 +201,10 @@ def main():
 
     priority = PRIORITY["normal"]
     if isinstance(spec, dict):
-        key = args.key or spec.get("idempotency_key") or str(uuid.uuid4())
-        if "idempotency_key" in spec or args.key:
-            spec["idempotency_key"] = key  # when both are given they must be equal
+        given = spec.get("idempotency_key")
+        key = args.key or (given if isinstance(given, str) and given else None) or str(uuid.uuid4())
+        if args.key:
+            spec["idempotency_key"] = key  # message_id and idempotency_key must be equal when both are given
         priority = PRIORITY.get(spec.get("priority_class"), priority)
         body = json.dumps(spec, default=json_default).encode("utf-8")
     else:  # not a JSON object: sent as is, and admission answers malformed_request

@@ -34,16 +34,13 @@ struct Agents: ParsableCommand {
         }
 
         func run() throws {
-            let config = try options.load()
             let tenantName = try tenant.resolved()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
             var labels: [String: String] = [:]
             for item in label {
                 let parts = item.split(separator: "=", maxSplits: 1)
                 labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
             }
-            try failing {
+            try options.withRegistry { registry in
                 try registry.registerVersion(
                     tenant: tenantName, agent: agent.name, version: agent.version, image: image, command: command,
                     framework: Framework(rawValue: framework)!,
@@ -61,11 +58,8 @@ struct Agents: ParsableCommand {
         @Argument(help: "Agent name.") var name: String
 
         func run() throws {
-            let config = try options.load()
             let tenantName = try tenant.resolved()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            let versions = try failing { try registry.versions(tenant: tenantName, agent: name) }
+            let versions = try options.withRegistry { registry in try registry.versions(tenant: tenantName, agent: name) }
             if options.output == .json {
                 try printJSON(versions)
                 return
@@ -103,11 +97,8 @@ struct Agents: ParsableCommand {
         @Argument(help: "NAME@VERSION.") var agent: AgentReference
 
         func run() throws {
-            let config = try options.load()
             let tenantName = try tenant.resolved()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            try failing { try registry.deprecate(tenant: tenantName, agent: agent.name, version: agent.version) }
+            try options.withRegistry { registry in try registry.deprecate(tenant: tenantName, agent: agent.name, version: agent.version) }
             print("deprecated \(agent.name)@\(agent.version)")
         }
     }
@@ -118,11 +109,8 @@ struct Agents: ParsableCommand {
         @OptionGroup var tenant: TenantOption
 
         func run() throws {
-            let config = try options.load()
             let tenantName = try tenant.resolved()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            let agents = try failing { try registry.agents(tenant: tenantName) }
+            let agents = try options.withRegistry { registry in try registry.agents(tenant: tenantName) }
             var table = TextTable("AGENT", "VERSIONS", "LATEST CURRENT", "DESCRIPTION")
             for agent in agents { table.add(agent.name, String(agent.versions), agent.latest ?? "-", agent.description) }
             print(agents.isEmpty ? "tenant \(tenantName) has no agents" : table.render())

@@ -21,10 +21,7 @@ struct Jobs: ParsableCommand {
         }
 
         func run() throws {
-            let config = try options.load()
-            let pool = PostgresPool(url: config.databaseURL, maxConnections: 1, applicationName: "agentctl")
-            defer { pool.close() }
-            let jobs = try failing { try pool.withConnection { try JobQueries.list(tenant: tenant, decision: decision, limit: limit, in: $0) } }
+            let jobs = try options.withDatabase { try JobQueries.list(tenant: tenant, decision: decision, limit: limit, in: $0) }
             if options.output == .json {
                 for job in jobs { try printJSON(job) }
                 return
@@ -47,10 +44,7 @@ struct Jobs: ParsableCommand {
         @Argument(help: "Job id or idempotency key.") var reference: String
 
         func run() throws {
-            let config = try options.load()
-            let pool = PostgresPool(url: config.databaseURL, maxConnections: 1, applicationName: "agentctl")
-            defer { pool.close() }
-            guard let job = try failing({ try pool.withConnection { try JobQueries.find(reference, in: $0) } }) else {
+            guard let job = try options.withDatabase({ try JobQueries.find(reference, in: $0) }) else {
                 FileHandle.standardError.write(Data("agentctl: error: no job or request \(reference)\n".utf8))
                 throw ExitCode.failure
             }

@@ -5,11 +5,22 @@ import Foundation
 import Postgres
 
 extension GlobalOptions {
-    /// The registry, acting as `agentctl:<user>`.
-    func registry(_ config: AgentConfig) -> (Registry, PostgresPool) {
+    /// Runs `body` with the registry, acting as `agentctl:<user>`; errors become one clear line.
+    func withRegistry<T>(_ body: (Registry) throws -> T) throws -> T {
+        let config = try load()
         let pool = PostgresPool(url: config.databaseURL, maxConnections: 2, applicationName: "agentctl")
-        let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-        return (Registry(pool: pool, topology: Topology(prefix: config.topologyPrefix), actor: "agentctl:\(user)"), pool)
+        defer { pool.close() }
+        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.userName
+        let registry = Registry(pool: pool, topology: Topology(prefix: config.topologyPrefix), actor: "agentctl:\(user)")
+        return try failing { try body(registry) }
+    }
+
+    /// Runs `body` with a database connection; errors become one clear line.
+    func withDatabase<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let config = try load()
+        let pool = PostgresPool(url: config.databaseURL, maxConnections: 1, applicationName: "agentctl")
+        defer { pool.close() }
+        return try failing { try pool.withConnection(body) }
     }
 }
 

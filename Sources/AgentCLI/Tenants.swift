@@ -18,10 +18,7 @@ struct Tenants: ParsableCommand {
         @Option(help: "Total budget in dollars (default: unlimited).") var totalBudget: Decimal?
 
         func run() throws {
-            let config = try options.load()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            try failing { try registry.createTenant(name, weight: weight, cohort: cohort, monthlyBudget: monthlyBudget, totalBudget: totalBudget) }
+            try options.withRegistry { registry in try registry.createTenant(name, weight: weight, cohort: cohort, monthlyBudget: monthlyBudget, totalBudget: totalBudget) }
             print("created tenant \(name) (weight \(weight), cohort \(cohort ?? "none"), monthly \(money(monthlyBudget)), total \(money(totalBudget)))")
         }
     }
@@ -36,10 +33,7 @@ struct Tenants: ParsableCommand {
         @Option(help: "Extra units it may borrow from its cohort.") var borrowingLimit: Int = 0
 
         func run() throws {
-            let config = try options.load()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            try failing { try registry.setQuota(tenant: name, flavor: flavor, nominal: nominal, borrowingLimit: borrowingLimit) }
+            try options.withRegistry { registry in try registry.setQuota(tenant: name, flavor: flavor, nominal: nominal, borrowingLimit: borrowingLimit) }
             print("tenant \(name): \(flavor) nominal \(nominal), borrowing limit \(borrowingLimit)")
         }
     }
@@ -53,10 +47,7 @@ struct Tenants: ParsableCommand {
         @Option(help: "Total budget.") var total: Decimal?
 
         func run() throws {
-            let config = try options.load()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            try failing { try registry.setBudget(tenant: name, monthly: monthly, total: total) }
+            try options.withRegistry { registry in try registry.setBudget(tenant: name, monthly: monthly, total: total) }
             print("tenant \(name): monthly \(money(monthly)), total \(money(total))")
         }
     }
@@ -67,10 +58,7 @@ struct Tenants: ParsableCommand {
         @Argument(help: "Tenant.") var name: String
 
         func run() throws {
-            let config = try options.load()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            try failing { try registry.setActive(tenant: name, true) }
+            try options.withRegistry { registry in try registry.setActive(tenant: name, true) }
             print("tenant \(name) is active")
         }
     }
@@ -81,10 +69,7 @@ struct Tenants: ParsableCommand {
         @Argument(help: "Tenant.") var name: String
 
         func run() throws {
-            let config = try options.load()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            try failing { try registry.setActive(tenant: name, false) }
+            try options.withRegistry { registry in try registry.setActive(tenant: name, false) }
             print("tenant \(name) is inactive: new jobs are rejected")
         }
     }
@@ -95,10 +80,7 @@ struct Tenants: ParsableCommand {
         @Argument(help: "Tenant.") var name: String
 
         func run() throws {
-            let config = try options.load()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            guard let (tenant, spend) = try failing({ try registry.tenant(name) }) else {
+            guard let (tenant, spend) = try options.withRegistry({ try $0.tenant(name) }) else {
                 FileHandle.standardError.write(Data("agentctl: error: tenant \(name) does not exist\n".utf8))
                 throw ExitCode.failure
             }
@@ -130,10 +112,7 @@ struct Tenants: ParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
-            let config = try options.load()
-            let (registry, pool) = options.registry(config)
-            defer { pool.close() }
-            let tenants = try failing { try registry.tenants() }
+            let tenants = try options.withRegistry { registry in try registry.tenants() }
             if options.output == .json {
                 try printJSON(tenants)
                 return

@@ -32,8 +32,9 @@ public final class AdmissionHandler: MessageHandler {
 
     /// A resubmission with the same key but a new correlation id must be answered again, so the
     /// inbox key includes the correlation id; a broker redelivery repeats both and is skipped.
+    /// Keys belong to the tenant named in the request.
     public func messageID(of message: AdmissionRequest, delivery: AMQPDelivery) -> String? {
-        "\(message.idempotencyKey)|\(message.correlationID ?? "")"
+        message.inboxKey
     }
 
     /// Decisions lock their tenant's row (budget and quota); one order avoids deadlocks.
@@ -43,8 +44,8 @@ public final class AdmissionHandler: MessageHandler {
 
     public func handle(_ request: AdmissionRequest, context: HandlerContext) throws {
         let db = context.db
-        try AdmissionStore.lockKey(request.idempotencyKey, in: db)
-        if let earlier = try AdmissionStore.existingDecision(request.idempotencyKey, in: db) {
+        try AdmissionStore.lockKey(request.idempotencyKey, tenant: request.spec.tenant, in: db)
+        if let earlier = try AdmissionStore.existingDecision(request.idempotencyKey, tenant: request.spec.tenant, in: db) {
             reply(earlier, to: request, context: context)
             return
         }
@@ -95,7 +96,7 @@ public final class AdmissionHandler: MessageHandler {
             context: context)
         guard let replyTo = delivery.properties.replyTo, !replyTo.isEmpty else { return }
         let answer = AdmissionReply(idempotencyKey: key, decision: .rejected, reasons: reasons)
-        context.send(replyMessage(answer, replyTo: replyTo, correlationID: delivery.properties.correlationID, inboxKey: "malformed|\(key)"))
+        context.send(replyMessage(answer, replyTo: replyTo, correlationID: delivery.properties.correlationID, inboxKey: "malformed|\(key)|\(delivery.properties.correlationID ?? "")"))
     }
 
     private func emitRejected(key: String, tenant: String?, reasons: [Rejection], correlation: UUID?, context: HandlerContext) throws {
@@ -110,7 +111,7 @@ public final class AdmissionHandler: MessageHandler {
         context.send(
             replyMessage(
                 answer, replyTo: replyTo, correlationID: request.correlationID,
-                inboxKey: "\(request.idempotencyKey)|\(request.correlationID ?? "")"))
+                inboxKey: request.inboxKey))
     }
 
     /// Through the default exchange to the sender's queue. Its message id is derived from the

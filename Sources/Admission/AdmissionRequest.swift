@@ -15,6 +15,9 @@ public struct AdmissionRequest: Sendable {
     /// From the `x-submitted-at` header (ISO 8601), else the message timestamp, else arrival.
     public var submittedAt: Date
 
+    /// Deduplicates deliveries: tenant, idempotency key and correlation id.
+    var inboxKey: String { "\(spec.tenant)|\(idempotencyKey)|\(correlationID ?? "")" }
+
     /// Routing key for job submissions on the requests exchange.
     public static let routingKey = "job.submit"
     /// Header carrying the submit time with millisecond precision.

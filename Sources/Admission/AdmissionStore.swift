@@ -5,17 +5,17 @@ import Postgres
 /// The admission worker's SQL: reading what a decision needs and recording the decision. Runs in
 /// the consumer runtime's transaction.
 enum AdmissionStore {
-    /// Serializes decisions on one idempotency key across replicas, for this transaction.
-    static func lockKey(_ key: String, in db: PostgresConnection) throws {
-        try db.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [key])
+    /// Serializes decisions on one tenant's idempotency key across replicas, for this transaction.
+    static func lockKey(_ key: String, tenant: String, in db: PostgresConnection) throws {
+        try db.query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7))", [tenant, key])
     }
 
-    static func existingDecision(_ key: String, in db: PostgresConnection) throws -> AdmissionReply? {
+    static func existingDecision(_ key: String, tenant: String, in db: PostgresConnection) throws -> AdmissionReply? {
         let rows = try db.query(
             """
             SELECT decision, job_id::text, tenant, priority_class, projected_cost, reasons::text, decided_at
-            FROM admission_requests WHERE idempotency_key = $1
-            """, [key])
+            FROM admission_requests WHERE tenant = $1 AND idempotency_key = $2
+            """, [tenant, key])
         guard let row = rows.first else { return nil }
         return AdmissionReply(
             idempotencyKey: key, decision: AdmissionReply.Decision(rawValue: try row.decode(0)) ?? .rejected,
@@ -93,7 +93,7 @@ enum AdmissionStore {
             """, [key, spec.tenant, job.id, spec.priorityClass.rawValue, job.projectedCost])
     }
 
-    static func recordRejected(key: String, tenant: String?, priorityClass: PriorityClass?, reasons: [Rejection], in db: PostgresConnection) throws {
+    static func recordRejected(key: String, tenant: String, priorityClass: PriorityClass?, reasons: [Rejection], in db: PostgresConnection) throws {
         try db.query(
             """
             INSERT INTO admission_requests (idempotency_key, tenant, decision, priority_class, reasons)

@@ -34,7 +34,7 @@ public struct JobSummary: Sendable, Encodable {
 /// Read-only queries over admission's decisions and jobs.
 public enum JobQueries {
     private static let select = """
-        SELECT r.idempotency_key, r.decision, r.job_id::text, coalesce(j.tenant, r.tenant),
+        SELECT r.idempotency_key, r.decision, r.job_id::text, r.tenant,
                j.agent || '@' || j.agent_version, coalesce(j.priority_class, r.priority_class), j.replicas, j.flavor, j.gpus,
                j.cpu, j.memory_gib, j.max_runtime_seconds, r.projected_cost, coalesce(j.state, r.decision), r.reasons::text,
                r.decided_at, j.submitted_at
@@ -46,7 +46,7 @@ public enum JobQueries {
         try db.query(
             """
             SELECT * FROM (\(select)
-                WHERE ($1::text IS NULL OR coalesce(j.tenant, r.tenant) = $1) AND ($2::text IS NULL OR r.decision = $2)
+                WHERE ($1::text IS NULL OR r.tenant = $1) AND ($2::text IS NULL OR r.decision = $2)
                 ORDER BY r.decided_at DESC, r.idempotency_key LIMIT $3) recent
             ORDER BY decided_at, idempotency_key
             """, [tenant, decision, limit]

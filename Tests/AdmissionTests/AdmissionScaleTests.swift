@@ -95,7 +95,11 @@ struct AdmissionScaleTests {
             guard let first = answers[original.correlationID], let second = answers[again.correlationID] else { continue }
             #expect(second.decision == first.decision)
             #expect(second.jobID == first.jobID)
-            if first.decision != .rejected || first.reasons.first?.code != .malformedRequest { #expect(second.duplicate) }
+            // Whichever was decided first (a resubmission can overtake its original in the queue)
+            // made the decision; the other repeats it. Malformed requests are never recorded.
+            if first.reasons.first?.code != .malformedRequest {
+                #expect([first.duplicate, second.duplicate].filter { $0 }.count == 1, "\(first) / \(second)")
+            }
         }
         // The budget held under concurrency: acme's reservations never passed its monthly limit.
         #expect(try world.env.count("SELECT coalesce(max(reserved), 0)::int FROM tenant_spend WHERE tenant = 'acme' AND period <> 'total'") <= 20_000)

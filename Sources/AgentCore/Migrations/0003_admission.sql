@@ -118,25 +118,28 @@ CREATE TABLE jobs (
     curriculum                  jsonb          NOT NULL DEFAULT '[]',
     depends_on                  uuid[]         NOT NULL DEFAULT '{}',
     labels                      jsonb          NOT NULL DEFAULT '{}',
-    idempotency_key             text           NOT NULL UNIQUE,
+    idempotency_key             text           NOT NULL,
     projected_cost              numeric(14, 2) NOT NULL,
     state                       text           NOT NULL DEFAULT 'admitted',
     submitted_at                timestamptz    NOT NULL,
     admitted_at                 timestamptz    NOT NULL DEFAULT now(),
-    FOREIGN KEY (tenant, agent, agent_version) REFERENCES agent_versions
+    FOREIGN KEY (tenant, agent, agent_version) REFERENCES agent_versions,
+    UNIQUE (tenant, idempotency_key)
 );
 CREATE INDEX jobs_tenant_admitted ON jobs (tenant, admitted_at);
 CREATE INDEX jobs_admitted ON jobs (admitted_at);
 
--- One decision per idempotency key: a repeated request gets the first decision again.
+-- One decision per idempotency key within a tenant: a repeated request gets the first decision
+-- again. Keys are scoped by the tenant named in the request, so tenants cannot see each other's.
 CREATE TABLE admission_requests (
-    idempotency_key text PRIMARY KEY,
-    tenant          text,                                   -- as requested; may name no tenant
+    tenant          text        NOT NULL,                   -- as requested; may name no real tenant
+    idempotency_key text        NOT NULL,
     decision        text        NOT NULL CHECK (decision IN ('admitted', 'rejected')),
     job_id          uuid,
     priority_class  text,
     projected_cost  numeric(14, 2),
     reasons         jsonb       NOT NULL DEFAULT '[]',
-    decided_at      timestamptz NOT NULL DEFAULT now()
+    decided_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, idempotency_key)
 );
 CREATE INDEX admission_requests_decided ON admission_requests (decided_at);

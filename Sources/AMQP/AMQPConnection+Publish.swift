@@ -25,6 +25,9 @@ extension AMQPConnection {
         _ messages: [AMQPOutgoingMessage], confirmTimeout: Duration = .seconds(30), window: Int = 1_000
     ) throws {
         try ensureChannel()
+        for message in messages {
+            if let problem = message.validationError { throw AMQPError(.usage, "cannot publish to \(message.exchange)/\(message.routingKey): \(problem)") }
+        }
         var start = 0
         while start < messages.count {
             let end = min(start + window, messages.count)

@@ -46,7 +46,7 @@ public final class AdmissionHandler: MessageHandler {
         let db = context.db
         try AdmissionStore.lockKey(request.idempotencyKey, tenant: request.spec.tenant, in: db)
         if let earlier = try AdmissionStore.existingDecision(request.idempotencyKey, tenant: request.spec.tenant, in: db) {
-            reply(earlier, to: request, context: context)
+            try reply(earlier, to: request, context: context)
             return
         }
         let now = Date()
@@ -62,7 +62,7 @@ public final class AdmissionHandler: MessageHandler {
                 subjects: ["job": job.id.uuidString.lowercased(), "agent": "\(job.spec.agent)@\(job.spec.agentVersion)"],
                 correlationID: correlation ?? job.id, payload: try JSONValue(encoding: JobAdmittedPayload(job, request: request)))
             try context.emit(event, priority: job.spec.priorityClass.messagePriority)
-            reply(
+            try reply(
                 AdmissionReply(
                     idempotencyKey: request.idempotencyKey, decision: .admitted, jobID: job.id.uuidString.lowercased(),
                     tenant: job.spec.tenant, priorityClass: job.spec.priorityClass.rawValue, projectedCost: job.projectedCost.moneyText,
@@ -70,9 +70,10 @@ public final class AdmissionHandler: MessageHandler {
                 to: request, context: context)
         case .rejected(let reasons):
             try AdmissionStore.recordRejected(
-                key: request.idempotencyKey, tenant: request.spec.tenant, priorityClass: request.spec.priorityClass, reasons: reasons, in: db)
+                key: request.idempotencyKey, tenant: request.spec.tenant, priorityClass: request.spec.priorityClass, reasons: reasons, now: now,
+                in: db)
             try emitRejected(key: request.idempotencyKey, tenant: request.spec.tenant, reasons: reasons, correlation: correlation, context: context)
-            reply(
+            try reply(
                 AdmissionReply(
                     idempotencyKey: request.idempotencyKey, decision: .rejected, tenant: request.spec.tenant,
                     priorityClass: request.spec.priorityClass.rawValue, reasons: reasons, decidedAt: now),
@@ -96,7 +97,7 @@ public final class AdmissionHandler: MessageHandler {
             context: context)
         guard let replyTo = delivery.properties.replyTo, !replyTo.isEmpty else { return }
         let answer = AdmissionReply(idempotencyKey: key, decision: .rejected, reasons: reasons)
-        context.send(replyMessage(answer, replyTo: replyTo, correlationID: delivery.properties.correlationID, inboxKey: "malformed|\(key)|\(delivery.properties.correlationID ?? "")"))
+        try context.send(replyMessage(answer, replyTo: replyTo, correlationID: delivery.properties.correlationID, inboxKey: "malformed|\(key)|\(delivery.properties.correlationID ?? "")"))
     }
 
     private func emitRejected(key: String, tenant: String?, reasons: [Rejection], correlation: UUID?, context: HandlerContext) throws {
@@ -106,20 +107,20 @@ public final class AdmissionHandler: MessageHandler {
                 payload: .object(["idempotency_key": .string(key), "reasons": try JSONValue(encoding: reasons)])))
     }
 
-    private func reply(_ answer: AdmissionReply, to request: AdmissionRequest, context: HandlerContext) {
+    private func reply(_ answer: AdmissionReply, to request: AdmissionRequest, context: HandlerContext) throws {
         guard let replyTo = request.replyTo, !replyTo.isEmpty else { return }
-        context.send(
+        try context.send(
             replyMessage(
                 answer, replyTo: replyTo, correlationID: request.correlationID,
                 inboxKey: request.inboxKey))
     }
 
     /// Through the default exchange to the sender's queue. Its message id is derived from the
-    /// request, so a reply published twice (relay crash) is recognisably the same answer.
+    /// request (hashed: keys may be long), so a reply published twice is recognisably the same answer.
     private func replyMessage(_ answer: AdmissionReply, replyTo: String, correlationID: String?, inboxKey: String) -> OutboxMessage {
         let body = (try? JSONCoding.encoder.encode(answer)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return OutboxMessage(
-            exchange: "", routingKey: replyTo, messageID: "decision:\(inboxKey)",
+            exchange: "", routingKey: replyTo, messageID: "decision-\(StableID.hex(inboxKey))",
             properties: .init(type: "job.decision", correlationID: correlationID), body: body)
     }
 

@@ -71,15 +71,15 @@ enum AdmissionStore {
             """
             INSERT INTO jobs (id, tenant, agent, agent_version, name, priority_class, replicas, flavor, gpus, cpu,
                               memory_gib, max_runtime_seconds, checkpoint_interval_seconds, retry, curriculum,
-                              depends_on, labels, idempotency_key, projected_cost, submitted_at)
+                              depends_on, labels, idempotency_key, projected_cost, submitted_at, admitted_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16::uuid[],
-                    $17::jsonb, $18, $19, $20)
+                    $17::jsonb, $18, $19, $20, $21)
             """,
             [
                 job.id, spec.tenant, spec.agent, spec.agentVersion, spec.name, spec.priorityClass.rawValue, spec.replicas,
                 job.resources.flavor, job.resources.gpus, job.resources.cpu, job.resources.memoryGiB, spec.maxRuntimeSeconds,
                 spec.checkpointIntervalSeconds, try jsonText(spec.retry), try jsonText(spec.curriculum), spec.dependsOn,
-                try jsonText(spec.labels), key, job.projectedCost, submittedAt,
+                try jsonText(spec.labels), key, job.projectedCost, submittedAt, now,
             ])
         try db.query(
             """
@@ -88,17 +88,19 @@ enum AdmissionStore {
             """, [spec.tenant, budgetPeriod(now), job.projectedCost])
         try db.query(
             """
-            INSERT INTO admission_requests (idempotency_key, tenant, decision, job_id, priority_class, projected_cost)
-            VALUES ($1, $2, 'admitted', $3, $4, $5)
-            """, [key, spec.tenant, job.id, spec.priorityClass.rawValue, job.projectedCost])
+            INSERT INTO admission_requests (idempotency_key, tenant, decision, job_id, priority_class, projected_cost, decided_at)
+            VALUES ($1, $2, 'admitted', $3, $4, $5, $6)
+            """, [key, spec.tenant, job.id, spec.priorityClass.rawValue, job.projectedCost, now])
     }
 
-    static func recordRejected(key: String, tenant: String, priorityClass: PriorityClass?, reasons: [Rejection], in db: PostgresConnection) throws {
+    static func recordRejected(
+        key: String, tenant: String, priorityClass: PriorityClass?, reasons: [Rejection], now: Date, in db: PostgresConnection
+    ) throws {
         try db.query(
             """
-            INSERT INTO admission_requests (idempotency_key, tenant, decision, priority_class, reasons)
-            VALUES ($1, $2, 'rejected', $3, $4::jsonb)
-            """, [key, tenant, priorityClass?.rawValue, try jsonText(reasons)])
+            INSERT INTO admission_requests (idempotency_key, tenant, decision, priority_class, reasons, decided_at)
+            VALUES ($1, $2, 'rejected', $3, $4::jsonb, $5)
+            """, [key, tenant, priorityClass?.rawValue, try jsonText(reasons), now])
     }
 
     /// `2026-11`: budgets reset each calendar month (UTC).

@@ -31,10 +31,20 @@ public final class HandlerContext {
                 properties: .init(
                     type: event.type, priority: priority, correlationID: (event.correlationID ?? event.id).uuidString.lowercased()),
                 body: body))
+        events.append(event)
     }
 
-    /// Queues a message that is not an event of record, such as a reply on `reply_to`.
-    public func send(_ message: OutboxMessage) {
+    /// Queues a message that is not an event of record, such as a reply on `reply_to`. A message
+    /// AMQP could not carry fails here, in the handler, rather than later in the relay.
+    public func send(_ message: OutboxMessage) throws {
+        if let problem = message.amqpMessage.validationError {
+            throw OutboxMessageError(reason: "cannot send to \(message.exchange)/\(message.routingKey): \(problem)")
+        }
         messages.append(message)
     }
+}
+
+public struct OutboxMessageError: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
 }

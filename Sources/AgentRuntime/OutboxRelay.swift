@@ -74,9 +74,20 @@ public final class OutboxRelay: Sendable {
         try pool.transaction { db in
             let rows = try OutboxStore.claim(limit: batchSize, in: db)
             guard !rows.isEmpty else { return 0 }
-            try publisher.publish(rows.map(\.message.amqpMessage))
-            try OutboxStore.delete(rows.map(\.seq), in: db)
-            metrics.published.add(rows.count)
+            // A message AMQP cannot carry would fail every retry and hold back all behind it: set it aside.
+            var sendable: [(seq: Int64, message: AMQPOutgoingMessage)] = []
+            for row in rows {
+                let message = row.message.amqpMessage
+                if let problem = message.validationError {
+                    try OutboxStore.quarantine(row.seq, reason: problem, in: db)
+                    logger.error("outbox message cannot be published; moved to outbox_failed", metadata: ["seq": "\(row.seq)", "reason": "\(problem)"])
+                } else {
+                    sendable.append((row.seq, message))
+                }
+            }
+            try publisher.publish(sendable.map(\.message))
+            try OutboxStore.delete(sendable.map(\.seq), in: db)
+            metrics.published.add(sendable.count)
             return rows.count
         }
     }

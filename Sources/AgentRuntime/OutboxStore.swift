@@ -64,6 +64,16 @@ enum OutboxStore {
         }
     }
 
+    /// Moves a row that can never be published out of the way, keeping it for inspection.
+    static func quarantine(_ seq: Int64, reason: String, in db: PostgresConnection) throws {
+        try db.query(
+            """
+            WITH moved AS (DELETE FROM outbox WHERE seq = $1 RETURNING *)
+            INSERT INTO outbox_failed (seq, exchange, routing_key, message_id, properties, body, created_at, reason)
+            SELECT seq, exchange, routing_key, message_id, properties, body, created_at, $2 FROM moved
+            """, [seq, reason])
+    }
+
     static func delete(_ seqs: [Int64], in db: PostgresConnection) throws {
         try db.query("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", [seqs])
     }

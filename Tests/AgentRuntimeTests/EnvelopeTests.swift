@@ -50,3 +50,34 @@ struct EnvelopeTests {
         #expect(effect.causationID == cause.id)
     }
 }
+
+@Suite("ISO 8601 times")
+struct ISO8601Tests {
+    @Test(
+        "Offsets are honoured and fractions kept",
+        arguments: [
+            ("2026-11-24T21:55:00Z", 1_795_557_300.0),
+            ("2026-11-24T21:55:00.123Z", 1_795_557_300.123),
+            ("2026-11-24T23:55:00.5+02:00", 1_795_557_300.5),
+            ("2026-11-24T16:55:00-0500", 1_795_557_300.0),
+            ("2026-11-24 21:55:00.123456Z", 1_795_557_300.123456),
+            ("2000-02-29T00:00:00Z", 951_782_400.0),
+        ])
+    func parses(text: String, epoch: Double) throws {
+        let date = try #require(ISO8601.date(from: text))
+        #expect(abs(date.timeIntervalSince1970 - epoch) < 0.000_01)
+    }
+
+    @Test("Ambiguous or broken times are refused", arguments: ["2026-11-24T21:55:00", "2026-13-01T00:00:00Z", "yesterday", "2026-11-24T21:55:00Zjunk", "2026-11-24T21:55:00."])
+    func refuses(text: String) {
+        #expect(ISO8601.date(from: text) == nil)
+    }
+
+    @Test("Written in UTC with milliseconds, and read back to the same instant")
+    func roundTrip() throws {
+        let date = Date(timeIntervalSince1970: 1_795_557_300.123)
+        let text = ISO8601.string(from: date)
+        #expect(text == "2026-11-24T21:55:00.123Z")
+        #expect(try #require(ISO8601.date(from: text)).timeIntervalSince1970 == 1_795_557_300.123)
+    }
+}

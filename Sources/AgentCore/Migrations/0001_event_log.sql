@@ -41,6 +41,20 @@ CREATE TABLE outbox (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- Outbox rows that AMQP cannot carry (for example a property over 255 bytes), set aside by the
+-- relay so they do not block the rows behind them.
+CREATE TABLE outbox_failed (
+    seq         bigint PRIMARY KEY,
+    exchange    text        NOT NULL,
+    routing_key text        NOT NULL,
+    message_id  text        NOT NULL,
+    properties  jsonb       NOT NULL,
+    body        text        NOT NULL,
+    created_at  timestamptz NOT NULL,
+    failed_at   timestamptz NOT NULL DEFAULT now(),
+    reason      text        NOT NULL
+);
+
 -- One row per message a consumer has applied: a redelivery finds its row and is skipped.
 CREATE TABLE inbox (
     consumer    text        NOT NULL,

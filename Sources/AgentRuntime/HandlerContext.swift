@@ -23,9 +23,8 @@ public final class HandlerContext {
     /// Records an event in the log and queues it for the events exchange (routing key = type).
     public func emit(_ event: EventEnvelope, priority: UInt8? = nil) throws {
         try event.validate()
-        events.append(event)
         let body = String(decoding: try event.encoded(), as: UTF8.self)
-        messages.append(
+        try send(
             OutboxMessage(
                 exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.uuidString.lowercased(),
                 properties: .init(

@@ -1,3 +1,4 @@
+import AgentCore
 import Foundation
 import Logging
 
@@ -23,18 +24,12 @@ public struct JSONLogHandler: LogHandler {
             fields[key] = "\(value)"
         }
         if let error = event.error { fields["error"] = "\(error)" }
-        fields["time"] = ISO8601Time.now()
+        fields["time"] = ISO8601.string(from: Date())
         fields["level"] = event.level.rawValue
         fields["logger"] = label
         fields["message"] = event.message.description
         guard var data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
         data.append(0x0A)
         FileHandle.standardError.write(data)
-    }
-}
-
-enum ISO8601Time {
-    static func now() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
     }
 }

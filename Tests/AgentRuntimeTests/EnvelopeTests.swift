@@ -78,6 +78,7 @@ struct ISO8601Tests {
         let date = Date(timeIntervalSince1970: 1_795_557_300.123)
         let text = ISO8601.string(from: date)
         #expect(text == "2026-11-24T21:55:00.123Z")
-        #expect(try #require(ISO8601.date(from: text)).timeIntervalSince1970 == 1_795_557_300.123)
+        #expect(abs(try #require(ISO8601.date(from: text)).timeIntervalSince1970 - 1_795_557_300.123) < 0.000_001)
+        #expect(ISO8601.string(from: Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
     }
 }

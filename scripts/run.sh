@@ -48,7 +48,8 @@ AGENTCTL="$bin/agentctl" examples/setup-registry.sh
 echo
 echo "== 3. job requests through the requests queue (examples/jobs/; same keys as last run = same decisions)"
 "$bin/agentctl" submit examples/jobs/* || [[ $? == 3 ]]   # 3: some were rejected, as intended
-if [[ -x scripts/pika-example-check.sh ]] && python3 -c "import pika" 2>/dev/null; then
+python3 -c "import pika" 2>/dev/null || python3 -m pip install --quiet pika >/dev/null 2>&1 || true
+if python3 -c "import pika, yaml" 2>/dev/null; then
     echo
     echo "== 4. the same queue from Python (examples/submit_with_pika.py)"
     python3 examples/submit_with_pika.py examples/jobs/resnet-sweep.yaml --key "pika-$(date +%s)" || true

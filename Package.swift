@@ -56,6 +56,9 @@ let package = Package(
         .target(name: "Admission", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
         .executableTarget(name: "admission", dependencies: ["Admission", "AgentRuntime", "AgentCore"]),
 
+        // The scheduling decision: a pure function of cluster state, pending jobs and policy.
+        .target(name: "Scheduling"),
+
         // A worker that exists to show (and test) the runtime round trip.
         .target(name: "DemoLedger", dependencies: ["AgentRuntime", "AgentCore", "AMQP"]),
         .executableTarget(name: "demo-worker", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger"]),
@@ -65,6 +68,7 @@ let package = Package(
             name: "AgentTestSupport", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres"],
             path: "Tests/AgentTestSupport"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(
             name: "AdmissionTests", dependencies: ["Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),

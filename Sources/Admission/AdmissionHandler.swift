@@ -149,6 +149,7 @@ struct JobAdmittedPayload: Encodable {
     let curriculum: [CurriculumStage]
     let dependsOn: [UUID]
     let labels: [String: String]
+    let sameZone: Bool
     let projectedCost: String
     let submittedAt: Date
 
@@ -167,6 +168,7 @@ struct JobAdmittedPayload: Encodable {
         curriculum = job.spec.curriculum
         dependsOn = job.spec.dependsOn
         labels = job.spec.labels
+        sameZone = job.spec.sameZone
         projectedCost = job.projectedCost.moneyText
         submittedAt = request.submittedAt
     }
@@ -180,6 +182,7 @@ struct JobAdmittedPayload: Encodable {
         case maxRuntimeSeconds = "max_runtime_seconds"
         case checkpointIntervalSeconds = "checkpoint_interval_seconds"
         case dependsOn = "depends_on"
+        case sameZone = "same_zone"
         case projectedCost = "projected_cost"
         case submittedAt = "submitted_at"
     }

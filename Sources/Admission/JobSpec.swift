@@ -22,6 +22,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var dependsOn: [UUID]
     public var labels: [String: String]
     public var idempotencyKey: String?
+    /// Place every replica of the gang in one zone.
+    public var sameZone: Bool = false
 
     public init(
         tenant: String, agent: String, agentVersion: String, name: String? = nil, priorityClass: PriorityClass = .normal,
@@ -56,6 +58,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         case checkpointIntervalSeconds = "checkpoint_interval_seconds"
         case dependsOn = "depends_on"
         case idempotencyKey = "idempotency_key"
+        case sameZone = "same_zone"
     }
 }
 

@@ -98,7 +98,7 @@ struct SpecReader {
 
     static let topLevelKeys = [
         "tenant", "agent", "name", "priority_class", "replicas", "resources", "max_runtime", "checkpoint_interval", "retry",
-        "curriculum", "depends_on", "labels", "idempotency_key",
+        "curriculum", "depends_on", "labels", "idempotency_key", "same_zone",
     ]
     static let resourceKeys = ["flavor", "gpus", "cpu", "memory_gib"]
     static let retryKeys = ["max_attempts", "backoff", "retry_on"]
@@ -154,6 +154,11 @@ struct SpecReader {
         }
         if let labels = object(fields, "labels", in: "") {
             spec.labels = self.labels(labels)
+        }
+        switch fields["same_zone"] {
+        case nil, .null?: break
+        case .bool(let value)?: spec.sameZone = value
+        case let other?: malformed("same_zone", expected: "true or false", got: other)
         }
         if let key = string(fields, "idempotency_key", in: "") {
             spec.idempotencyKey = key

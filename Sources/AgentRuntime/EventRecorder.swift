@@ -18,6 +18,18 @@ public enum EventRecorder {
     }
 }
 
+extension EventRecorder {
+    /// Appends events to the log and the outbox inside a transaction the caller already holds.
+    public static func append(
+        _ events: [(event: EventEnvelope, priority: UInt8?)], topology: Topology, in db: PostgresConnection
+    ) throws {
+        guard !events.isEmpty else { return }
+        let context = HandlerContext(db: db, producer: events[0].event.producer, topology: topology)
+        for (event, priority) in events { try context.emit(event, priority: priority) }
+        try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+    }
+}
+
 extension OutboxRelay {
     /// Publishes everything in the outbox that no other relay holds, then returns the count.
     public func drain() throws -> Int {

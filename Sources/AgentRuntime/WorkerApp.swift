@@ -10,7 +10,8 @@ import ServiceLifecycle
 public enum WorkerApp {
     public static func run<Handler: MessageHandler>(
         name: String, queue: InputQueue, handler: Handler, consumers: Int = 1, config: AgentConfig? = nil,
-        prepare: (PostgresPool, Logger) throws -> Void = { _, _ in }
+        prepare: (PostgresPool, Logger) throws -> Void = { _, _ in },
+        background: (PostgresPool, Logger) -> [BackgroundTask] = { _, _ in [] }
     ) async throws {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         var logger = Logger(label: name)
@@ -32,7 +33,7 @@ public enum WorkerApp {
             ConsumerLoop(settings: settings, handler: handler, amqpURL: amqpURL, pool: pool, topology: topology, metrics: metrics, logger: logger)
         }
         let relay = OutboxRelay(amqpURL: amqpURL, databaseURL: config.databaseURL, pool: pool, metrics: metrics, logger: logger)
-        let service = WorkerService(name: name, loops: loops, relay: relay, logger: logger)
+        let service = WorkerService(name: name, loops: loops, relay: relay, background: background(pool, logger), logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

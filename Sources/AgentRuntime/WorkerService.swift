@@ -11,12 +11,14 @@ public struct WorkerService<Handler: MessageHandler>: Service {
     let name: String
     let loops: [ConsumerLoop<Handler>]
     let relay: OutboxRelay
+    let background: [BackgroundTask]
     let logger: Logger
 
-    public init(name: String, loops: [ConsumerLoop<Handler>], relay: OutboxRelay, logger: Logger) {
+    public init(name: String, loops: [ConsumerLoop<Handler>], relay: OutboxRelay, background: [BackgroundTask] = [], logger: Logger) {
         self.name = name
         self.loops = loops
         self.relay = relay
+        self.background = background
         self.logger = logger
     }
 
@@ -35,6 +37,11 @@ public struct WorkerService<Handler: MessageHandler>: Service {
                                 await runOnDedicatedThread(named: "\(name)-consumer-\(index)") { loop.run(until: consumersStop) }
                             }
                         }
+                        for task in background {
+                            consumers.addTask {
+                                await runOnDedicatedThread(named: "\(name)-\(task.name)") { task.run(consumersStop) }
+                            }
+                        }
                     }
                     relayStop.request()
                 }
@@ -45,5 +52,17 @@ public struct WorkerService<Handler: MessageHandler>: Service {
             logger.info("shutdown requested: draining")
             consumersStop.request()
         }
+    }
+}
+
+/// A blocking loop a worker runs beside its consumers (the scheduler's decision loop, say). It
+/// must return soon after its `StopSignal` is requested; the relay then publishes what it committed.
+public struct BackgroundTask: Sendable {
+    public let name: String
+    public let run: @Sendable (StopSignal) -> Void
+
+    public init(name: String, run: @escaping @Sendable (StopSignal) -> Void) {
+        self.name = name
+        self.run = run
     }
 }

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "agentctl", targets: ["agentctl"]),
         .executable(name: "demo-worker", targets: ["demo-worker"]),
         .executable(name: "admission", targets: ["admission"]),
+        .executable(name: "scheduler", targets: ["scheduler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -46,7 +47,7 @@ let package = Package(
         .target(
             name: "AgentCLI",
             dependencies: [
-                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission",
+                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission", "SchedulerWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -58,6 +59,9 @@ let package = Package(
 
         // The scheduling decision: a pure function of cluster state, pending jobs and policy.
         .target(name: "Scheduling"),
+        // The scheduler worker's slice: pending jobs, nodes, allocations, leadership, the decision loop.
+        .target(name: "SchedulerWorker", dependencies: ["Scheduling", "AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
+        .executableTarget(name: "scheduler", dependencies: ["SchedulerWorker", "AgentRuntime", "AgentCore"]),
 
         // A worker that exists to show (and test) the runtime round trip.
         .target(name: "DemoLedger", dependencies: ["AgentRuntime", "AgentCore", "AMQP"]),
@@ -65,10 +69,13 @@ let package = Package(
 
         // Shared by the integration test targets: a private database and topology per test, worker processes.
         .target(
-            name: "AgentTestSupport", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres"],
+            name: "AgentTestSupport", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres", "Admission"],
             path: "Tests/AgentTestSupport"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(
+            name: "SchedulerWorkerTests",
+            dependencies: ["SchedulerWorker", "Scheduling", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport"]),
         .testTarget(
             name: "AdmissionTests", dependencies: ["Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),

@@ -28,12 +28,12 @@ stop_workers() {
 }
 trap stop_workers EXIT
 
-echo "== starting workers (2 replicas each of admission and demo-worker; logs in $logs/)"
+echo "== starting workers (2 replicas each of admission, scheduler and demo-worker; logs in $logs/)"
 for replica in 1 2; do
-    "$bin/admission" >"$logs/admission-$replica.log" 2>&1 &
-    pids+=($!)
-    "$bin/demo-worker" >"$logs/demo-worker-$replica.log" 2>&1 &
-    pids+=($!)
+    for worker in admission scheduler demo-worker; do
+        "$bin/$worker" >"$logs/$worker-$replica.log" 2>&1 &
+        pids+=($!)
+    done
 done
 
 echo
@@ -41,9 +41,12 @@ echo "== 1. the consumer runtime: demo.task events through demo-worker, exactly 
 "$bin/agentctl" demo run --count 2000
 
 echo
-echo "== 2. registry: tenants, quotas, budgets, agents (examples/setup-registry.sh)"
+echo "== 2. registry and cluster: tenants, quotas, budgets, agents, simulated nodes"
 AGENTCTL="$bin/agentctl" examples/setup-registry.sh
+AGENTCTL="$bin/agentctl" examples/setup-cluster.sh
 "$bin/agentctl" tenants list
+echo
+"$bin/agentctl" nodes list
 
 echo
 echo "== 3. job requests through the requests queue (examples/jobs/; same keys as last run = same decisions)"
@@ -55,9 +58,16 @@ if python3 -c "import pika, yaml" 2>/dev/null; then
     python3 examples/submit_with_pika.py examples/jobs/resnet-sweep.yaml --key "pika-$(date +%s)" || true
 fi
 
+sleep 2  # let the scheduler's round after the last admission finish
 echo
-echo "== admission decisions (agentctl jobs list)"
+echo "== decisions: admission, then the scheduler (agentctl jobs list)"
 "$bin/agentctl" jobs list --limit 20
+echo
+"$bin/agentctl" nodes list
+echo
+echo "== why is a job waiting? (agentctl jobs why)"
+waiting="$("$bin/agentctl" jobs list --state pending --output json | python3 -c 'import json,sys; print(next((json.loads(l)["job_id"] for l in sys.stdin if l.strip()), ""))')"
+if [[ -n "$waiting" ]]; then "$bin/agentctl" jobs why "$waiting"; else echo "no job is waiting"; fi
 
 echo
 echo "== stopping workers (SIGTERM: they drain and exit 0)"

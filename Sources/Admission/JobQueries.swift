@@ -36,9 +36,10 @@ public enum JobQueries {
     private static let select = """
         SELECT r.idempotency_key, r.decision, r.job_id::text, r.tenant,
                j.agent || '@' || j.agent_version, coalesce(j.priority_class, r.priority_class), j.replicas, j.flavor, j.gpus,
-               j.cpu, j.memory_gib, j.max_runtime_seconds, r.projected_cost, coalesce(j.state, r.decision), r.reasons::text,
+               j.cpu, j.memory_gib, j.max_runtime_seconds, r.projected_cost, coalesce(s.state, j.state, r.decision), r.reasons::text,
                r.decided_at, j.submitted_at
         FROM admission_requests r LEFT JOIN jobs j ON j.id = r.job_id
+        LEFT JOIN sched_jobs s ON s.job_id = r.job_id  -- the scheduler's view of the job (read only)
         """
 
     /// Most recent decisions first... returned oldest first for reading.

@@ -3,16 +3,18 @@ import AgentCore
 import ArgumentParser
 import Foundation
 import Postgres
+import SchedulerWorker
 
 struct Jobs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect jobs and admission decisions.", subcommands: [List.self, Show.self])
+        abstract: "Inspect jobs and admission decisions.", subcommands: [List.self, Show.self, Why.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List recent admission decisions (admitted jobs and rejected requests).")
         @OptionGroup var options: GlobalOptions
         @Option(help: "Only this tenant.") var tenant: String?
         @Option(help: "admitted or rejected.") var decision: String?
+        @Option(help: "pending, scheduled, finished or rejected.") var state: String?
         @Option(help: "How many of the most recent.") var limit: Int = 50
 
         func validate() throws {
@@ -22,6 +24,7 @@ struct Jobs: ParsableCommand {
 
         func run() throws {
             let jobs = try options.withDatabase { try JobQueries.list(tenant: tenant, decision: decision, limit: limit, in: $0) }
+                .filter { job in state.map { job.state == $0 } ?? true }
             if options.output == .json {
                 for job in jobs { try printJSON(job) }
                 return
@@ -65,6 +68,43 @@ struct Jobs: ParsableCommand {
             if let cost = job.projectedCost { print("cost:      $\(cost) projected (reserved against the budget)") }
             print("state:     \(job.state)")
             for reason in job.reasons { print("reason:    \(reason.code.rawValue)\(reason.field.map { " [\($0)]" } ?? ""): \(reason.message)") }
+        }
+    }
+}
+
+extension Jobs {
+    struct Why: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Why a job is waiting (or where it was placed).")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Job id or idempotency key.") var job: String
+
+        func run() throws {
+            let status = try options.withDatabase { db -> JobPlacementStatus? in
+                let id = UUID(uuidString: job) ?? (try JobQueries.find(job, in: db)?.jobID).flatMap(UUID.init(uuidString:))
+                return try id.flatMap { try JobPlacementQueries.status(of: $0, in: db) }
+            }
+            guard let status else {
+                FileHandle.standardError.write(Data("agentctl: error: the scheduler has no job \(job) (not admitted, or not yet seen)\n".utf8))
+                throw ExitCode.failure
+            }
+            if options.output == .json {
+                try printJSON(status)
+                return
+            }
+            print("job \(status.jobID) (\(status.tenant), \(status.priorityClass)): \(status.state)")
+            switch status.state {
+            case "pending":
+                let aged = status.effectiveClass.map { $0 != status.priorityClass ? " (aged to \($0))" : "" } ?? ""
+                print("  position \(status.queuePosition.map(String.init) ?? "?") in line\(aged)")
+                print("  \(status.reasonCode ?? "waiting"): \(status.reason ?? "not yet considered by the scheduler")")
+                if let details = status.details, !details.isEmpty {
+                    print("  " + details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                }
+            default:
+                print("  on \(status.nodes.joined(separator: ", "))")
+                if status.borrowedUnits > 0 { print("  borrowing \(status.borrowedUnits) units of cohort quota (reclaimable)") }
+                if status.backfilled { print("  backfilled ahead of a larger job without delaying it") }
+            }
         }
     }
 }

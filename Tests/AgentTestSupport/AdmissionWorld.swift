@@ -2,18 +2,17 @@ import AMQP
 import Admission
 import AgentCore
 import AgentRuntime
-import AgentTestSupport
 import Foundation
 import Logging
 import Postgres
 
 /// A private world with the real catalog (config/flavors.json, config/cluster.json) and a few
 /// tenants and agents, for admission tests against the real services.
-final class AdmissionWorld: @unchecked Sendable {
-    let env: RuntimeTestEnvironment
-    let registry: Registry
+public final class AdmissionWorld: @unchecked Sendable {
+    public let env: RuntimeTestEnvironment
+    public let registry: Registry
 
-    init() throws {
+    public init() throws {
         env = try RuntimeTestEnvironment()
         registry = Registry(pool: env.pool, topology: env.topology, actor: "tests")
         var config = AgentConfig()
@@ -25,7 +24,7 @@ final class AdmissionWorld: @unchecked Sendable {
         try seed()
     }
 
-    func close() {
+    public func close() {
         env.close()
     }
 
@@ -65,7 +64,7 @@ final class AdmissionWorld: @unchecked Sendable {
     }
 
     /// An admission consumer running in this process.
-    func startAdmission(batchSize: Int = 200, prefetch: Int = 500) -> BackgroundLoop {
+    public func startAdmission(batchSize: Int = 200, prefetch: Int = 500) -> BackgroundLoop {
         let loop = ConsumerLoop(
             settings: .init(
                 consumerName: AdmissionHandler.workerName, queue: AdmissionHandler.inputQueue(env.topology), prefetch: prefetch,
@@ -82,12 +81,12 @@ final class AdmissionWorld: @unchecked Sendable {
         }
     }
 
-    func client() throws -> SubmissionClient {
+    public func client() throws -> SubmissionClient {
         try SubmissionClient(url: env.amqpURL, topology: env.topology)
     }
 
     /// A JSON spec body from a dictionary literal.
-    static func body(_ fields: [String: Any]) -> Data {
+    public static func body(_ fields: [String: Any]) -> Data {
         try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
     }
 }

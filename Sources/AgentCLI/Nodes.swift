@@ -1,0 +1,120 @@
+import Admission
+import AgentCore
+import ArgumentParser
+import Foundation
+import Postgres
+import SchedulerWorker
+
+struct Nodes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulated nodes and node state: add, import the sample cluster, cordon, drain, list.",
+        subcommands: [Add.self, ImportCluster.self, Cordon.self, Drain.self, Uncordon.self, List.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add simulated nodes of one shape to a pool.")
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Pool name; nodes are named <pool>-0001, ...") var pool: String
+        @Option(help: "Flavor of the nodes (config/flavors.json).") var flavor: String
+        @Option(help: "How many nodes.") var count: Int = 1
+        @Option(help: "GPUs per node.") var gpus: Int
+        @Option(help: "Cores per node.") var cpu: Int
+        @Option(help: "Memory per node, GiB.") var memoryGib: Int
+        @Option(help: "Spread the nodes over this many zones.") var zones: Int = 1
+
+        func run() throws {
+            let ids = try options.withNodeRegistry {
+                try $0.add(pool: pool, flavor: flavor, count: count, shape: .init(gpus: gpus, cpu: cpu, memoryGiB: memoryGib), zones: zones)
+            }
+            print("added \(ids.count) node(s) to pool \(pool): \(ids.first ?? "")…\(ids.last ?? "")")
+        }
+    }
+
+    struct ImportCluster: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import-cluster",
+            abstract: "Add every pool of config/cluster.json as simulated nodes (the 1,897-machine PAI inventory).")
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Cluster file (default: the configured cluster_file).") var file: String?
+        @Option(help: "Spread each pool over this many zones.") var zones: Int = 3
+        @Option(help: "Scale each pool's node count by this factor (e.g. 0.1 for a small cluster).") var scale: Double = 1
+
+        func run() throws {
+            let config = try options.load()
+            var settings = config
+            if let file { settings.clusterFile = file }
+            let catalog = try failing { try Catalog.load(flavorsFile: settings.flavorsFile, clusterFile: settings.clusterFile) }
+            var total = 0
+            for pool in catalog.pools {
+                let count = max(1, Int((Double(pool.nodes) * scale).rounded()))
+                try options.withNodeRegistry {
+                    _ = try $0.add(
+                        pool: pool.name, flavor: pool.flavor, count: count,
+                        shape: .init(gpus: pool.gpus, cpu: pool.cpu, memoryGiB: pool.memoryGiB), zones: zones)
+                }
+                total += count
+                print("pool \(pool.name): \(count) × \(pool.gpus) GPU, \(pool.cpu) cores, \(pool.memoryGiB) GiB (\(pool.flavor))")
+            }
+            print("added \(total) nodes")
+        }
+    }
+
+    struct Cordon: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop placing new work on a node.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Node id.") var node: String
+        func run() throws {
+            try options.withNodeRegistry { try $0.setState(node: node, "cordoned") }
+            print("node \(node) cordoned")
+        }
+    }
+
+    struct Drain: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop placing new work on a node and move its work off.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Node id.") var node: String
+        func run() throws {
+            try options.withNodeRegistry { try $0.setState(node: node, "draining") }
+            print("node \(node) draining")
+        }
+    }
+
+    struct Uncordon: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a node ready for new work again.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Node id.") var node: String
+        func run() throws {
+            try options.withNodeRegistry { try $0.setState(node: node, "ready") }
+            print("node \(node) ready")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Node pools: nodes, ready nodes, GPUs and cores allocated.")
+        @OptionGroup var options: GlobalOptions
+        func run() throws {
+            let pools = try options.withNodeRegistry { try $0.pools() }
+            if options.output == .json {
+                for pool in pools { try printJSON(pool) }
+                return
+            }
+            var table = TextTable("POOL", "FLAVOR", "NODES", "READY", "GPUS ALLOCATED", "CORES ALLOCATED")
+            for pool in pools {
+                table.add(
+                    pool.pool, pool.flavor, String(pool.nodes), String(pool.ready), "\(pool.gpusAllocated)/\(pool.gpus)",
+                    "\(pool.cpuAllocated)/\(pool.cpu)")
+            }
+            print(pools.isEmpty ? "no nodes (agentctl nodes add, or nodes import-cluster)" : table.render())
+        }
+    }
+}
+
+extension GlobalOptions {
+    func withNodeRegistry<T>(_ body: (NodeRegistry) throws -> T) throws -> T {
+        let config = try load()
+        let pool = PostgresPool(url: config.databaseURL, maxConnections: 2, applicationName: "agentctl")
+        defer { pool.close() }
+        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.userName
+        let registry = NodeRegistry(pool: pool, topology: Topology(prefix: config.topologyPrefix), actor: "agentctl:\(user)")
+        return try failing { try body(registry) }
+    }
+}

@@ -1,0 +1,220 @@
+import AgentCore
+import Foundation
+import Postgres
+import Scheduling
+
+/// The scheduler's SQL: what a round reads, and how its decisions are written.
+enum SchedulerStore {
+    /// Channel the decision loop LISTENs on: new pending work, node changes, freed capacity.
+    static let wakeChannel = "agentmgr_scheduler"
+
+    static func wake(_ db: PostgresConnection) throws {
+        try db.query("SELECT pg_notify($1, '')", [wakeChannel])
+    }
+
+    /// A pending job as the scheduler keeps it, with what it last told about it.
+    struct PendingRow {
+        var job: PendingJob
+        var reasonCode: String?
+        var reasonMessage: String?
+        var queuePosition: Int?
+    }
+
+    struct RoundInput {
+        var nodes: [SchedulingNode]
+        var running: [RunningJob]
+        var pending: [PendingRow]
+        var policy: SchedulingPolicy
+    }
+
+    static func insertPending(_ job: AdmittedJob, in db: PostgresConnection) throws {
+        try db.query(
+            """
+            INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone,
+                                    submitted_at, max_runtime_seconds)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            ON CONFLICT (job_id) DO NOTHING
+            """,
+            [
+                job.jobID, job.tenant, job.priorityClass, job.resources.flavor, job.resources.gpus, job.resources.cpu,
+                job.resources.memoryGiB, job.replicas, job.sameZone, job.submittedAt, job.maxRuntimeSeconds,
+            ])
+    }
+
+    static func roundInput(now: Date, agingInterval: TimeInterval?, in db: PostgresConnection) throws -> RoundInput {
+        let nodes = try db.query(
+            """
+            SELECT n.id, n.pool, n.flavor, n.zone, n.rack, n.state, n.gpus, n.cpu, n.memory_gib,
+                   coalesce(sum(a.gpus), 0)::int, coalesce(sum(a.cpu), 0)::int, coalesce(sum(a.memory_gib), 0)::int
+            FROM nodes n LEFT JOIN allocations a ON a.node_id = n.id AND a.released_at IS NULL
+            GROUP BY n.id ORDER BY n.id
+            """
+        ).map { row in
+            SchedulingNode(
+                id: try row.decode(0), pool: try row.decode(1), flavor: try row.decode(2), zone: try row.decode(3),
+                rack: try row.decode(4), state: NodeState(rawValue: try row.decode(5)) ?? .lost,
+                capacity: ResourceVector(gpus: try row.decode(6), cpu: try row.decode(7), memoryGiB: try row.decode(8)),
+                allocated: ResourceVector(gpus: try row.decode(9), cpu: try row.decode(10), memoryGiB: try row.decode(11)))
+        }
+        let running = try db.query(
+            """
+            SELECT j.job_id, j.tenant, j.priority_class, j.flavor, j.gpus, j.cpu, j.memory_gib, j.max_runtime_seconds,
+                   array_agg(a.node_id ORDER BY a.replica)::text[], min(a.allocated_at)
+            FROM sched_jobs j JOIN allocations a ON a.job_id = j.job_id AND a.released_at IS NULL
+            WHERE j.state = 'scheduled'
+            GROUP BY j.job_id
+            """
+        ).map { row in
+            let started = try row.decode(9, as: Date.self)
+            return RunningJob(
+                id: try row.decode(0), tenant: try row.decode(1),
+                priorityClass: SchedulingClass(name: try row.decode(2)) ?? .normal, flavor: try row.decode(3),
+                perReplica: ResourceVector(gpus: try row.decode(4), cpu: try row.decode(5), memoryGiB: try row.decode(6)),
+                nodes: try row.decode(8, as: [String].self), startedAt: started,
+                endsBy: started.addingTimeInterval(Double(try row.decode(7, as: Int.self))))
+        }
+        let pending = try db.query(
+            """
+            SELECT job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone, submitted_at,
+                   max_runtime_seconds, reason_code, reason_message, queue_position
+            FROM sched_jobs WHERE state = 'pending'
+            """
+        ).map { row in
+            PendingRow(
+                job: PendingJob(
+                    id: try row.decode(0), tenant: try row.decode(1), priorityClass: SchedulingClass(name: try row.decode(2)) ?? .normal,
+                    flavor: try row.decode(3),
+                    perReplica: ResourceVector(gpus: try row.decode(4), cpu: try row.decode(5), memoryGiB: try row.decode(6)),
+                    replicas: try row.decode(7), sameZone: try row.decode(8), submittedAt: try row.decode(9),
+                    maxRuntimeSeconds: try row.decode(10)),
+                reasonCode: try row.decodeIfPresent(11, as: String.self), reasonMessage: try row.decodeIfPresent(12, as: String.self),
+                queuePosition: try row.decodeIfPresent(13, as: Int.self))
+        }
+        return RoundInput(nodes: nodes, running: running, pending: pending, policy: try policy(now: now, agingInterval: agingInterval, in: db))
+    }
+
+    /// Tenants and quotas come from the admission slice's registry (read only).
+    static func policy(now: Date, agingInterval: TimeInterval?, in db: PostgresConnection) throws -> SchedulingPolicy {
+        var tenants: [String: TenantPolicy] = [:]
+        for row in try db.query("SELECT name, weight::float8, cohort FROM tenants WHERE active") {
+            let name = try row.decode(0, as: String.self)
+            tenants[name] = TenantPolicy(name: name, weight: try row.decode(1), cohort: try row.decodeIfPresent(2, as: String.self))
+        }
+        for row in try db.query("SELECT tenant, flavor, nominal, borrowing_limit FROM tenant_quotas") {
+            let tenant = try row.decode(0, as: String.self)
+            tenants[tenant]?.quotas[try row.decode(1, as: String.self)] = TenantQuota(
+                nominal: try row.decode(2), borrowingLimit: try row.decode(3))
+        }
+        var units: [String: QuotaUnit] = [:]
+        for row in try db.query("SELECT name, quota_unit FROM flavors") {
+            units[try row.decode(0, as: String.self)] = QuotaUnit(rawValue: try row.decode(1)) ?? .gpu
+        }
+        return SchedulingPolicy(tenants: tenants, quotaUnits: units, agingInterval: agingInterval, now: now)
+    }
+
+    static func recordPlacements(_ placements: [Placement], jobs: [UUID: PendingJob], epoch: Int64, now: Date, in db: PostgresConnection) throws {
+        guard !placements.isEmpty else { return }
+        var jobIDs: [UUID] = []
+        var replicas: [Int] = []
+        var nodeIDs: [String] = []
+        var gpus: [Int] = []
+        var cpus: [Int] = []
+        var memory: [Int] = []
+        for placement in placements {
+            guard let job = jobs[placement.jobID] else { continue }
+            for (replica, node) in placement.nodes.enumerated() {
+                jobIDs.append(placement.jobID)
+                replicas.append(replica)
+                nodeIDs.append(node)
+                gpus.append(job.perReplica.gpus)
+                cpus.append(job.perReplica.cpu)
+                memory.append(job.perReplica.memoryGiB)
+            }
+        }
+        try db.query(
+            """
+            INSERT INTO allocations (job_id, replica, node_id, gpus, cpu, memory_gib, epoch)
+            SELECT job_id, replica, node_id, gpus, cpu, memory_gib, $7
+            FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[])
+                 AS a(job_id, replica, node_id, gpus, cpu, memory_gib)
+            """, [jobIDs, replicas, nodeIDs, gpus, cpus, memory, epoch])
+        try db.query(
+            """
+            UPDATE sched_jobs j SET state = 'scheduled', scheduled_at = $4, borrowed_units = p.borrowed, backfilled = p.backfilled,
+                   reason_code = NULL, reason_message = NULL, reason_details = NULL, queue_position = NULL, updated_at = $4
+            FROM unnest($1::uuid[], $2::int[], $3::bool[]) AS p(job_id, borrowed, backfilled)
+            WHERE j.job_id = p.job_id AND j.state = 'pending'
+            """, [placements.map(\.jobID), placements.map(\.borrowedUnits), placements.map(\.backfilled), now])
+    }
+
+    /// Writes reasons and positions that changed since the last round.
+    static func recordPending(_ statuses: [PendingStatus], now: Date, in db: PostgresConnection) throws {
+        guard !statuses.isEmpty else { return }
+        try db.query(
+            """
+            UPDATE sched_jobs j SET reason_code = p.code, reason_message = p.message, reason_details = p.details::jsonb,
+                   queue_position = p.position, effective_class = p.class, updated_at = $7
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
+                 AS p(job_id, code, message, details, position, class)
+            WHERE j.job_id = p.job_id AND j.state = 'pending'
+            """,
+            [
+                statuses.map(\.jobID), statuses.map(\.reason.code.rawValue), statuses.map(\.reason.message),
+                try statuses.map { String(decoding: try JSONCoding.encoder.encode($0.reason.details), as: UTF8.self) },
+                statuses.map(\.queuePosition), statuses.map(\.effectiveClass.name), now,
+            ])
+    }
+
+    /// Frees a job's capacity (it finished, failed or was stopped).
+    static func release(jobID: UUID, now: Date, in db: PostgresConnection) throws -> Bool {
+        let released = try db.query(
+            "UPDATE allocations SET released_at = $2 WHERE job_id = $1 AND released_at IS NULL", [jobID, now])
+        try db.query("UPDATE sched_jobs SET state = 'finished', updated_at = $2 WHERE job_id = $1", [jobID, now])
+        return released.rowsAffected > 0
+    }
+}
+
+/// The fields of `job.admitted` the scheduler needs.
+struct AdmittedJob: Decodable {
+    var jobID: UUID
+    var tenant: String
+    var priorityClass: String
+    var replicas: Int
+    var resources: Resources
+    var maxRuntimeSeconds: Int
+    var sameZone: Bool
+    var submittedAt: Date
+
+    struct Resources: Decodable {
+        var flavor: String
+        var gpus: Int
+        var cpu: Int
+        var memoryGiB: Int
+
+        enum CodingKeys: String, CodingKey {
+            case flavor, gpus, cpu
+            case memoryGiB = "memory_gib"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case replicas, resources
+        case jobID = "job_id"
+        case priorityClass = "priority_class"
+        case maxRuntimeSeconds = "max_runtime_seconds"
+        case sameZone = "same_zone"
+        case submittedAt = "submitted_at"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        jobID = try c.decode(UUID.self, forKey: .jobID)
+        tenant = ""
+        priorityClass = try c.decode(String.self, forKey: .priorityClass)
+        replicas = try c.decode(Int.self, forKey: .replicas)
+        resources = try c.decode(Resources.self, forKey: .resources)
+        maxRuntimeSeconds = try c.decode(Int.self, forKey: .maxRuntimeSeconds)
+        sameZone = try c.decodeIfPresent(Bool.self, forKey: .sameZone) ?? false
+        submittedAt = try c.decode(Date.self, forKey: .submittedAt)
+    }
+}

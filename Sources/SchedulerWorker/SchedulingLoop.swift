@@ -1,0 +1,154 @@
+import AMQP
+import AgentCore
+import AgentRuntime
+import Foundation
+import Logging
+import Postgres
+import Scheduling
+
+/// The scheduler's decision loop (one per replica; only the leader decides). A round runs when
+/// woken (new job, node change, freed capacity) or every `refresh` (aging, reasons): in one
+/// transaction it checks its leadership epoch, reads the cluster and pending jobs, calls the pure
+/// `Scheduler.schedule`, writes allocations and reasons, and records `job.scheduled` /
+/// `job.pending` events for the outbox relay.
+public final class SchedulingLoop: Sendable {
+    public struct Settings: Sendable {
+        public var identity: String
+        /// Longest time between rounds when nothing wakes the loop.
+        public var refresh: Duration
+        /// How often a follower tries to take over.
+        public var takeoverInterval: Duration
+        public var agingInterval: TimeInterval?
+
+        public init(
+            identity: String = "\(localHostName())/\(getpid())", refresh: Duration = .seconds(5),
+            takeoverInterval: Duration = .seconds(1), agingInterval: TimeInterval? = 3_600
+        ) {
+            self.identity = identity
+            self.refresh = refresh
+            self.takeoverInterval = takeoverInterval
+            self.agingInterval = agingInterval
+        }
+    }
+
+    let settings: Settings
+    let databaseURL: String
+    let pool: PostgresPool
+    let topology: Topology
+    let logger: Logger
+
+    public init(settings: Settings, databaseURL: String, pool: PostgresPool, topology: Topology, logger: Logger) {
+        self.settings = settings
+        self.databaseURL = databaseURL
+        self.pool = pool
+        self.topology = topology
+        self.logger = logger
+    }
+
+    public func run(until stop: StopSignal) {
+        let election = LeaderElection(databaseURL: databaseURL, identity: settings.identity, logger: logger)
+        var listener: PostgresConnection?
+        var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
+        while !stop.isRequested {
+            do {
+                if !election.isLeader { _ = try election.tryAcquire() }
+                guard election.isLeader, let epoch = election.epoch else {
+                    sleepUnlessStopped(settings.takeoverInterval, stop)
+                    continue
+                }
+                if listener == nil || listener?.isBroken == true {
+                    let connection = try PostgresConnection(url: databaseURL, applicationName: "agentmgr-scheduler-listener")
+                    try connection.execute(script: "LISTEN agentmgr_scheduler")  // = SchedulerStore.wakeChannel
+                    listener = connection
+                }
+                let stillLeader = try round(epoch: epoch)
+                backoff.reset()
+                if !stillLeader {
+                    logger.warning("a newer scheduler leader exists; stepping down", metadata: ["epoch": "\(epoch)"])
+                    election.resign()
+                    continue
+                }
+                // Wait for a wake-up or the refresh interval, collapsing bursts of notifications.
+                let deadline = ContinuousClock.now + settings.refresh
+                while !stop.isRequested, ContinuousClock.now < deadline {
+                    if try listener!.waitForNotification(timeout: .milliseconds(250)) != nil {
+                        while try listener!.waitForNotification(timeout: .milliseconds(20)) != nil {}
+                        break
+                    }
+                }
+                election.checkSession()
+            } catch {
+                logger.warning("scheduling round failed; retrying", metadata: ["error": "\(error)"])
+                listener = nil
+                election.checkSession()
+                sleepUnlessStopped(backoff.next(), stop)
+            }
+        }
+        election.resign()
+        logger.info("scheduling loop stopped")
+    }
+
+    /// One round. Returns false when the epoch moved on (another replica leads now).
+    @discardableResult
+    func round(epoch: Int64) throws -> Bool {
+        try pool.transaction { db in
+            let current = try db.query("SELECT epoch FROM scheduler_leader FOR UPDATE")[0].decode(0, as: Int64.self)
+            guard current == epoch else { return false }
+            let now = Date()
+            let input = try SchedulerStore.roundInput(now: now, agingInterval: settings.agingInterval, in: db)
+            guard !input.pending.isEmpty else { return true }
+            let started = ContinuousClock.now
+            let result = Scheduler.schedule(
+                cluster: input.nodes, running: input.running, pending: input.pending.map(\.job), policy: input.policy)
+            let decided = ContinuousClock.now - started
+
+            let jobs = Dictionary(uniqueKeysWithValues: input.pending.map { ($0.job.id, $0.job) })
+            let previous = Dictionary(uniqueKeysWithValues: input.pending.map { ($0.job.id, $0) })
+            try SchedulerStore.recordPlacements(result.placements, jobs: jobs, epoch: epoch, now: now, in: db)
+            let changed = result.pending.filter { status in
+                let before = previous[status.jobID]
+                return before?.reasonMessage != status.reason.message || before?.queuePosition != status.queuePosition
+            }
+            try SchedulerStore.recordPending(changed, now: now, in: db)
+
+            var events: [(event: EventEnvelope, priority: UInt8?)] = []
+            for placement in result.placements {
+                guard let job = jobs[placement.jobID] else { continue }
+                events.append((SchedulingEvents.scheduled(job, placement, epoch: epoch, producer: SchedulerHandler.workerName), UInt8(job.priorityClass.rawValue)))
+            }
+            for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
+                guard let job = jobs[status.jobID] else { continue }
+                events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
+            }
+            try EventRecorder.append(events, topology: topology, in: db)
+            if !result.placements.isEmpty {
+                logger.info(
+                    "scheduling round",
+                    metadata: [
+                        "placed": "\(result.placements.count)", "pending": "\(result.pending.count)", "epoch": "\(epoch)",
+                        "decision_ms": "\(decided.components.attoseconds / 1_000_000_000_000_000 + decided.components.seconds * 1000)",
+                    ])
+            }
+            return true
+        }
+    }
+
+    private func sleepUnlessStopped(_ duration: Duration, _ stop: StopSignal) {
+        let deadline = ContinuousClock.now + duration
+        while !stop.isRequested, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    }
+}
+
+extension SchedulingLoop {
+    /// The loop as a task for `WorkerApp.run(background:)`.
+    public var task: BackgroundTask {
+        BackgroundTask(name: "scheduling") { [self] stop in run(until: stop) }
+    }
+}
+
+/// The host name without any lookup (ProcessInfo.hostName may resolve it over DNS).
+func localHostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+    return String(cString: buffer)
+}

@@ -1,0 +1,14 @@
+import AgentCore
+import AgentRuntime
+import Foundation
+import SchedulerWorker
+
+// scheduler: turns admitted jobs into placements (see docs/architecture.md). Run as many replicas
+// as you like: one leads and decides, the others take over within seconds if it dies.
+let config = try AgentConfig.load()
+let topology = Topology(prefix: config.topologyPrefix)
+try await WorkerApp.run(
+    name: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(topology), handler: SchedulerHandler(), config: config
+) { pool, logger in
+    [SchedulingLoop(settings: .init(), databaseURL: config.databaseURL, pool: pool, topology: topology, logger: logger).task]
+}

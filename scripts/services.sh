@@ -10,6 +10,8 @@
 #   scripts/services.sh amqp-user NAME  create/update broker user NAME (password generated once, kept in
 #                                     .data/credentials.env; full permissions on vhost agentmgr)
 #   scripts/services.sh amqp-url NAME print the AMQP URL for user NAME (contains its password)
+#   scripts/services.sh worker-env WORKER  least-privilege broker user + database role for one worker
+#                                     (admission, scheduler, demo-worker); prints its two export lines
 #   scripts/services.sh rabbitmqctl ARGS...  rabbitmqctl against our node, with the right environment
 #   scripts/services.sh psql ARGS...  psql as superuser postgres over our unix socket (default db postgres)
 #
@@ -605,6 +607,54 @@ amqp_url() {
     printf 'amqp://%s:%s@%s:%s/%s\n' "$name" "$pw" "$RMQ_ADDR" "$RMQ_PORT" "$RMQ_VHOST"
 }
 
+# --- least-privilege credentials for one worker ----------------------------------------------------
+# Each worker gets its own broker user, allowed only its own queues and the shared exchanges, and its
+# own database login role, a member of the group role agentmgr_<worker> that migration 0005 grants
+# exactly its slice. Run after `agentctl migrate` (the group roles come from the migrations).
+worker_queue() {
+    case "$1" in
+    admission) printf '%s' 'agentmgr\.admission\.requests' ;;
+    scheduler) printf '%s' 'agentmgr\.scheduler' ;;
+    demo-worker) printf '%s' 'agentmgr\.demo-worker' ;;
+    *) die "unknown worker '$1' (admission, scheduler, demo-worker)" ;;
+    esac
+}
+
+worker_credentials() {
+    local worker="$1" queue user role db_role pw_amqp pw_db users
+    queue="$(worker_queue "$worker")"
+    user="worker-$worker"
+    db_role="worker_${worker//-/_}"
+    role="agentmgr_${worker//-/_}"
+    pw_amqp="$(cred_ensure "amqp_user.$user")"
+    pw_db="$(cred_ensure "db_user.$db_role")"
+    if [[ "$(cred_get "provisioned.$worker")" != "yes" ]]; then
+        [[ -n "$(rmq_pid)" ]] || die "RabbitMQ is not running; run 'scripts/services.sh start' first"
+        users="$(rmqctl -q list_users --no-table-headers </dev/null)"
+        if rmq_user_exists "$user" "$users"; then
+            printf '%s\n' "$pw_amqp" | rmqctl change_password "$user" >/dev/null
+        else
+            printf '%s\n' "$pw_amqp" | rmqctl add_user "$user" >/dev/null
+        fi
+        # configure: its queues and the shared exchanges; write: publish to events, dead letters and
+        # replies (amq.default), bind its queues; read: consume its queue, bind from the exchanges.
+        rmqctl set_permissions -p "$RMQ_VHOST" "$user" \
+            "^(agentmgr\.(events|requests|dead-letter)|$queue(\.dead)?)\$" \
+            "^(agentmgr\.(events|dead-letter)|$queue(\.dead)?|amq\.default)\$" \
+            "^(agentmgr\.(events|requests|dead-letter)|$queue)\$" </dev/null >/dev/null
+        as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK_DIR" -p "$PG_PORT" -U postgres -d agentmgr >&2 <<SQL
+SELECT format(CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$db_role')
+                   THEN 'ALTER ROLE %I LOGIN PASSWORD %L' ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END,
+              '$db_role', '$pw_db') \gexec
+SELECT format('GRANT %I TO %I', '$role', '$db_role') \gexec
+SQL
+        ( umask 077; printf '%s=%s\n' "provisioned.$worker" yes >>"$CREDS" )
+        log "credentials for $worker: broker user $user, database role $db_role (member of $role)"
+    fi
+    printf 'export AGENTMGR_AMQP_URL=amqp://%s:%s@%s:%s/%s\n' "$user" "$pw_amqp" "$RMQ_ADDR" "$RMQ_PORT" "$RMQ_VHOST"
+    printf 'export AGENTMGR_DATABASE_URL=postgresql://%s:%s@%s:%s/agentmgr\n' "$db_role" "$pw_db" "$PG_ADDR" "$PG_PORT"
+}
+
 # --- commands -------------------------------------------------------------------------------------
 cmd_start() {
     local t0
@@ -672,6 +722,11 @@ main() {
     amqp-url)
         (($# == 1)) || die "usage: $0 amqp-url NAME"
         amqp_url "$1"
+        ;;
+    worker-env)
+        (($# == 1)) || die "usage: $0 worker-env WORKER"
+        take_lock
+        worker_credentials "$1"
         ;;
     rabbitmqctl) rmqctl "$@" ;;
     psql) as_pg "$PG_BIN/psql" -X -h "$PG_SOCK_DIR" -p "$PG_PORT" -U postgres "${@:--dpostgres}" ;;

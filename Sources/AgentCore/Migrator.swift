@@ -54,6 +54,9 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ pool: PostgresPool, log: (String) -> Void = { _ in }) throws -> [Int] {
         try pool.withConnection { connection in
+            // Up to date needs no lock and no DDL, so workers running as least-privilege roles
+            // (which cannot create tables) start fine once the owner has migrated.
+            if try isUpToDate(connection) { return [] }
             try connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
             defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
             try connection.execute(script: """
@@ -78,6 +81,10 @@ public struct Migrator: Sendable {
                     continue
                 }
                 log("applying migration \(migration.id)")
+                guard try canCreateTables(connection) else {
+                    throw MigrationError(
+                        reason: "migration \(migration.id) is not applied and this role cannot apply it: run `agentctl migrate` as the database owner first")
+                }
                 try connection.execute(script: "BEGIN")
                 do {
                     try connection.execute(script: migration.sql)
@@ -93,6 +100,23 @@ public struct Migrator: Sendable {
             }
             return appliedNow
         }
+    }
+}
+
+extension Migrator {
+    /// Every migration applied, with the checksum it was applied with.
+    func isUpToDate(_ connection: PostgresConnection) throws -> Bool {
+        let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL")[0].decode(0, as: Bool.self)
+        guard exists else { return false }
+        var applied: [Int: String] = [:]
+        for row in try connection.query("SELECT version, checksum FROM schema_migrations") {
+            applied[try row.decode(0, as: Int.self)] = try row.decode(1, as: String.self)
+        }
+        return migrations.allSatisfy { applied[$0.version] == $0.checksum }
+    }
+
+    func canCreateTables(_ connection: PostgresConnection) throws -> Bool {
+        try connection.query("SELECT has_schema_privilege('public', 'CREATE')")[0].decode(0, as: Bool.self)
     }
 }
 

@@ -29,9 +29,14 @@ stop_workers() {
 trap stop_workers EXIT
 
 echo "== starting workers (2 replicas each of admission, scheduler and demo-worker; logs in $logs/)"
+# Each worker connects as itself: its own broker user and database role, allowed only its slice.
+declare -A credentials
+for worker in admission scheduler demo-worker; do
+    credentials[$worker]="$(scripts/services.sh worker-env "$worker")"
+done
 for replica in 1 2; do
     for worker in admission scheduler demo-worker; do
-        "$bin/$worker" >"$logs/$worker-$replica.log" 2>&1 &
+        (eval "${credentials[$worker]}"; exec "$bin/$worker") >"$logs/$worker-$replica.log" 2>&1 &
         pids+=($!)
     done
 done

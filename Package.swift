@@ -59,6 +59,7 @@ let package = Package(
 
         // The scheduling decision: a pure function of cluster state, pending jobs and policy.
         .target(name: "Scheduling"),
+        .executableTarget(name: "scheduler-bench", dependencies: ["Scheduling"]),
         // The scheduler worker's slice: pending jobs, nodes, allocations, leadership, the decision loop.
         .target(name: "SchedulerWorker", dependencies: ["Scheduling", "AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
         .executableTarget(name: "scheduler", dependencies: ["SchedulerWorker", "AgentRuntime", "AgentCore"]),

@@ -80,7 +80,8 @@ extension Jobs {
 
         func run() throws {
             let status = try options.withDatabase { db -> JobPlacementStatus? in
-                let id = UUID(uuidString: job) ?? (try JobQueries.find(job, in: db)?.jobID).flatMap(UUID.init(uuidString:))
+                var id = UUID(uuidString: job)
+                if id == nil { id = try JobQueries.find(job, in: db)?.jobID.flatMap(UUID.init(uuidString:)) }
                 return try id.flatMap { try JobPlacementQueries.status(of: $0, in: db) }
             }
             guard let status else {

@@ -147,7 +147,7 @@ extension SchedulingLoop {
 }
 
 /// The host name without any lookup (ProcessInfo.hostName may resolve it over DNS).
-func localHostName() -> String {
+public func localHostName() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
     return String(cString: buffer)

@@ -14,10 +14,10 @@ struct FlavorCapacity: Sendable {
     /// after the reservation starts without leaving too little for the reserved replicas.
     var slack: [Int: ResourceVector] = [:]
 
-    /// `nodes` must be in node id order.
-    init(name: String, nodes: [(id: String, zone: String, free: ResourceVector)]) {
+    /// `nodes` must be in node id order; `capacityGPUs` is the most GPUs any of them has (free or not).
+    init(name: String, nodes: [(id: String, zone: String, free: ResourceVector)], capacityGPUs: Int) {
         self.name = name
-        let maxGPUs = nodes.reduce(0) { max($0, $1.free.gpus) }
+        let maxGPUs = max(capacityGPUs, nodes.reduce(0) { max($0, $1.free.gpus) })
         all = NodeIndex(maxGPUs: maxGPUs)
         zoneNames = Array(Set(nodes.map(\.zone))).sorted()
         let zoneNumber = Dictionary(uniqueKeysWithValues: zoneNames.enumerated().map { ($1, $0) })

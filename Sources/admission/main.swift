@@ -8,7 +8,5 @@ let config = try AgentConfig.load()
 let consumers = Int(ProcessInfo.processInfo.environment["AGENTMGR_CONSUMERS"] ?? "") ?? 1
 try await WorkerApp.run(
     name: AdmissionHandler.workerName, queue: AdmissionHandler.inputQueue(Topology(prefix: config.topologyPrefix)),
-    handler: AdmissionHandler(), consumers: consumers, config: config
-) { pool, logger in
-    _ = try Catalog.sync(config: config, pool: pool, logger: logger)
-}
+    handler: AdmissionHandler(), consumers: consumers, config: config,
+    prepare: { pool, logger in _ = try Catalog.sync(config: config, pool: pool, logger: logger) })

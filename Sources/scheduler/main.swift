@@ -8,7 +8,7 @@ import SchedulerWorker
 let config = try AgentConfig.load()
 let topology = Topology(prefix: config.topologyPrefix)
 try await WorkerApp.run(
-    name: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(topology), handler: SchedulerHandler(), config: config
-) { pool, logger in
-    [SchedulingLoop(settings: .init(), databaseURL: config.databaseURL, pool: pool, topology: topology, logger: logger).task]
-}
+    name: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(topology), handler: SchedulerHandler(), config: config,
+    background: { pool, logger in
+        [SchedulingLoop(settings: .init(), databaseURL: config.databaseURL, pool: pool, topology: topology, logger: logger).task]
+    })

@@ -22,9 +22,9 @@ public struct SchedulingRound: Sendable {
 
     enum ReservationState: Sendable {
         case none
-        /// A blocked job could not be placed even after every job of the flavor ended: the flavor's
-        /// capacity at that point, to turn away later candidates cheaply.
-        case unreachable(FlavorCapacity)
+        /// A blocked job could not be placed even after every job of the flavor ended; the flavor's
+        /// capacity at that point is kept in `finalCapacity`, to turn away later candidates cheaply.
+        case unreachable
         case reserved(Reservation)
     }
 
@@ -44,6 +44,9 @@ public struct SchedulingRound: Sendable {
     /// By flavor: when running jobs, and jobs placed this round, free their replicas.
     var releases: [[Release]]
     var reservations: [ReservationState]
+    /// By flavor, once a projection ran to the end: the capacity with every job of the flavor ended.
+    /// (Jobs placed later do not change it: each adds a release of what it takes.)
+    var finalCapacity: [FlavorCapacity?]
 
     // MARK: Tenants (numbered in name order)
 
@@ -132,6 +135,7 @@ public struct SchedulingRound: Sendable {
         startFlavors = flavors
         self.totals = totals
         reservations = Array(repeating: .none, count: flavorCount)
+        finalCapacity = Array(repeating: nil, count: flavorCount)
 
         // Tenants.
         let tenantNames = policy.tenants.keys.sorted()
@@ -376,8 +380,9 @@ public struct SchedulingRound: Sendable {
         switch reservations[f] {
         case .reserved:
             return
-        case .unreachable(var final):
-            guard final.canPlace(need, replicas: replicas, sameZone: sameZone) else { return }
+        case .unreachable:
+            // In place: a copy of a flavor's capacity is O(its nodes).
+            guard finalCapacity[f]!.canPlace(need, replicas: replicas, sameZone: sameZone) else { return }
         case .none:
             break
         }
@@ -401,6 +406,7 @@ public struct SchedulingRound: Sendable {
                 return
             }
         }
-        reservations[f] = .unreachable(projection)
+        finalCapacity[f] = projection
+        reservations[f] = .unreachable
     }
 }

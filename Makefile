@@ -13,7 +13,7 @@ SHELL := /bin/bash
 
 SERVICES := scripts/services.sh
 
-.PHONY: run test build services services-stop services-status clean
+.PHONY: run test build bench-scheduler services services-stop services-status clean
 
 run:
 	@scripts/run.sh
@@ -23,6 +23,11 @@ test:
 
 build:
 	@swift build
+
+# The scheduling decision's cost per placement and memory per pending job (release build; a few
+# minutes). Figures go to docs/benchmarks.md.
+bench-scheduler:
+	@swift run -c release scheduler-bench
 
 services:
 	@$(SERVICES) start

@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 services_were_running=0
-if scripts/services.sh env >/dev/null 2>&1 && scripts/services.sh status 2>/dev/null | grep -q "rabbitmq: running" \
-    && scripts/services.sh status 2>/dev/null | grep -q "postgres: running"; then
-    services_were_running=1
+status="$(scripts/services.sh status 2>/dev/null || true)"
+if [[ "$status" == *"rabbitmq: running"* && "$status" == *"postgres: running"* ]]; then
+    services_were_running=1  # a developer's services: leave them up afterwards
 fi
 eval "$(scripts/services.sh start)"
 export AGENTMGR_AMQP_URL AGENTMGR_DATABASE_URL

@@ -156,11 +156,10 @@ extension SchedulingRound {
         message += largest.text
         if largest.amount > 0 {
             // When the count of free GPUs (or the biggest node's cores) would do, say what falls short.
-            let flavor = flavors[f]
             if byGPU {
-                let enough = flavor.all.gpuReplicaBound(need) >= replicas
-                if spec.sameZone && replicas > 1 && flavor.zones.count > 1 {
-                    if flavor.zones.contains(where: { $0.gpuReplicaBound(need) >= replicas }) {
+                let enough = flavors[f].all.gpuReplicaBound(need) >= replicas
+                if spec.sameZone && replicas > 1 && flavors[f].zones.count > 1 {
+                    if flavors[f].zones.contains(where: { $0.gpuReplicaBound(need) >= replicas }) {
                         message += ", but too few cores or too little memory with them"
                     } else if enough {
                         message += ", but not enough in any one zone"

@@ -9,10 +9,13 @@ import Foundation
 /// the order plus, for the job's replicas, a few searches of a sorted index (never a scan of every
 /// node or every pending job). `finish()` is O(pending).
 public struct SchedulingRound: Sendable {
+    /// A job that frees `need` on each of its nodes (`releaseNodes[f][firstNode..<firstNode + nodeCount]`)
+    /// at `end`. Flat, so a running set of thousands of jobs costs no allocation per job.
     struct Release: Sendable {
         var end: Double
-        var nodes: [Int]
         var need: ResourceVector
+        var firstNode: Int32
+        var nodeCount: Int32
     }
 
     struct Reservation: Sendable {
@@ -43,6 +46,7 @@ public struct SchedulingRound: Sendable {
     var startFlavors: [FlavorCapacity]
     /// By flavor: when running jobs, and jobs placed this round, free their replicas.
     var releases: [[Release]]
+    var releaseNodes: [[Int32]]
     var reservations: [ReservationState]
     /// By flavor, once a projection ran to the end: the capacity with every job of the flavor ended.
     /// (Jobs placed later do not change it: each adds a release of what it takes.)
@@ -68,6 +72,23 @@ public struct SchedulingRound: Sendable {
     /// Weighted dominant share per tenant.
     var share: [Double]
 
+    /// What a decision needs of a job, stored in service order (`demands[i]` is job `order[i]`), so
+    /// the round reads each tenant's queue sequentially instead of hopping through `jobs`.
+    struct Demand: Sendable {
+        var gpus: Int32
+        var cpu: Int32
+        var memoryGiB: Int32
+        var replicas: Int32
+        var flavor: Int32
+        /// Quota units (GPUs or cores × replicas), 0 when the flavor is unknown.
+        var units: Int32
+        var sameZone: Bool
+        /// now + max runtime.
+        var ends: Double
+
+        var need: ResourceVector { ResourceVector(gpus: Int(gpus), cpu: Int(cpu), memoryGiB: Int(memoryGiB)) }
+    }
+
     // MARK: Jobs
 
     let jobTenant: [Int32]
@@ -76,6 +97,7 @@ public struct SchedulingRound: Sendable {
     /// Job numbers grouped by (class, tenant), each group by submit time then id; jobs of unknown
     /// tenants last.
     let order: [Int32]
+    let demands: [Demand]
     /// Per (class * tenantCount + tenant): next and end offsets into `order`.
     var cursor: [Int]
     let groupEnd: [Int]
@@ -163,19 +185,23 @@ public struct SchedulingRound: Sendable {
         var usage = Array(repeating: 0.0, count: tenantCount * resourceCount)
         var quotaUsed = Array(repeating: 0, count: tenantCount * flavorCount)
         var releases = Array(repeating: [Release](), count: flavorCount)
+        var releaseNodes = Array(repeating: [Int32](), count: flavorCount)
         for job in running {
             let flavor = flavorNumber[job.flavor] ?? -1
             var held = 0
-            var freed: [Int] = []
+            let first = flavor >= 0 ? releaseNodes[flavor].count : 0
             for nodeID in job.nodes {
                 if let ref = nodeRef[nodeID] {
                     if ref.lost { continue }
-                    if ref.local >= 0 && ref.flavor == flavor { freed.append(ref.local) }
+                    if policy.backfill && ref.local >= 0 && ref.flavor == flavor { releaseNodes[flavor].append(Int32(ref.local)) }
                 }
                 held += 1
             }
-            if policy.backfill && !freed.isEmpty {
-                releases[flavor].append(Release(end: job.endsBy.timeIntervalSince1970, nodes: freed, need: job.perReplica))
+            if flavor >= 0 && releaseNodes[flavor].count > first {
+                releases[flavor].append(
+                    Release(
+                        end: job.endsBy.timeIntervalSince1970, need: job.perReplica, firstNode: Int32(first),
+                        nodeCount: Int32(releaseNodes[flavor].count - first)))
             }
             guard let t = tenantNumber[job.tenant], held > 0 else { continue }
             let each = job.perReplica
@@ -196,6 +222,7 @@ public struct SchedulingRound: Sendable {
         self.quotaUsed = quotaUsed
         self.cohortIdle = cohortIdle
         self.releases = releases
+        self.releaseNodes = releaseNodes
         share = (0..<tenantCount).map { Self.weightedDominantShare(usage, totals, tenant: $0, weight: policy.tenants[tenantNames[$0]]!.weight) }
 
         // Pending jobs: numbers, effective classes, and the order within each (class, tenant).
@@ -245,6 +272,19 @@ public struct SchedulingRound: Sendable {
         self.jobFlavor = jobFlavor
         self.jobClass = jobClass
         self.order = order
+        let unitsAreGPUs = quotaUnits.map { $0 == .gpu }
+        demands = order.map { j in
+            let job = pending[Int(j)]
+            let f = Int(jobFlavor[Int(j)])
+            let replicas = max(1, min(job.replicas, Int(Int32.max)))
+            let each = job.perReplica
+            let clamp = { (value: Int) in Int32(min(max(value, 0), Int(Int32.max))) }
+            let unitsEach = f < 0 ? 0 : unitsAreGPUs[f] ? max(0, each.gpus) : max(0, each.cpu)
+            return Demand(
+                gpus: clamp(each.gpus), cpu: clamp(each.cpu), memoryGiB: clamp(each.memoryGiB), replicas: Int32(replicas),
+                flavor: Int32(f), units: clamp(replicas * unitsEach), sameZone: job.sameZone,
+                ends: policy.now.timeIntervalSince1970 + Double(job.maxRuntimeSeconds))
+        }
         cursor = Array(groupStart[0..<groups])
         groupEnd = Array(groupStart[1...groups])
         unknownTenantJobs = groupStart[groups]..<count
@@ -278,9 +318,9 @@ public struct SchedulingRound: Sendable {
         while !finished {
             if let tenant = heap.popMin() {
                 let group = currentClass * tenantCount + tenant
-                let job = Int(order[cursor[group]])
+                let position = cursor[group]
                 cursor[group] += 1
-                let placement = decide(job, tenant: tenant)
+                let placement = decide(at: position, tenant: tenant)
                 if cursor[group] < groupEnd[group] { heap.push(tenant, share: share[tenant]) }
                 if let placement { return placement }
                 continue
@@ -316,35 +356,38 @@ public struct SchedulingRound: Sendable {
         waitingCodes.append(code)
     }
 
-    private mutating func decide(_ job: Int, tenant t: Int) -> Placement? {
-        let f = Int(jobFlavor[job])
+    /// Decides the job at `position` in `order`.
+    private mutating func decide(at position: Int, tenant t: Int) -> Placement? {
+        let job = Int(order[position])
+        let demand = demands[position]
+        let f = Int(demand.flavor)
         guard f >= 0, !flavors[f].isEmpty else {
             wait(job, .noNodes)
             return nil
         }
-        let spec = jobs[job]
-        let units = quotaUnits(of: spec, flavor: f)
+        let units = Int(demand.units)
         let q = t * flavorCount + f
         let used = quotaUsed[q]
         guard units == 0 || used + units <= quotaCeiling(tenant: t, flavor: f).ceiling else {
             wait(job, .quota)
             return nil
         }
-        let replicas = max(1, spec.replicas)
-        let need = ResourceVector(gpus: max(0, spec.perReplica.gpus), cpu: max(0, spec.perReplica.cpu), memoryGiB: max(0, spec.perReplica.memoryGiB))
-        let ends = nowSeconds + Double(spec.maxRuntimeSeconds)
+        let replicas = Int(demand.replicas)
+        let need = demand.need
+        let ends = demand.ends
+        let sameZone = demand.sameZone
         var reserved = false
         var constrained = false
         if case .reserved(let reservation) = reservations[f] {
             reserved = true
             constrained = ends > reservation.start
         }
-        let attempt = flavors[f].place(need, replicas: replicas, sameZone: spec.sameZone, constrained: constrained)
+        let attempt = flavors[f].place(need, replicas: replicas, sameZone: sameZone, constrained: constrained)
         guard let nodes = attempt.nodes else {
-            if constrained && attempt.skippedReserved && flavors[f].canPlace(need, replicas: replicas, sameZone: spec.sameZone) {
+            if constrained && attempt.skippedReserved && flavors[f].canPlace(need, replicas: replicas, sameZone: sameZone) {
                 wait(job, .reserved)
             } else {
-                if backfill { considerReservation(for: job, flavor: f, need: need, replicas: replicas, sameZone: spec.sameZone) }
+                if backfill { considerReservation(for: job, flavor: f, need: need, replicas: replicas, sameZone: sameZone) }
                 wait(job, .capacity)
             }
             return nil
@@ -362,9 +405,12 @@ public struct SchedulingRound: Sendable {
         usage[base + flavorCount] += Double(replicas * need.cpu)
         usage[base + flavorCount + 1] += Double(replicas * need.memoryGiB)
         share[t] = Self.weightedDominantShare(usage, totals, tenant: t, weight: weights[t])
-        if backfill { releases[f].append(Release(end: ends, nodes: nodes, need: need)) }
+        if backfill {
+            releases[f].append(Release(end: ends, need: need, firstNode: Int32(releaseNodes[f].count), nodeCount: Int32(nodes.count)))
+            for node in nodes { releaseNodes[f].append(Int32(node)) }
+        }
         let placement = Placement(
-            jobID: spec.id, nodes: nodes.map { flavors[f].nodeIDs[$0] }, borrowedUnits: borrowed, backfilled: reserved)
+            jobID: jobs[job].id, nodes: nodes.map { flavors[f].nodeIDs[$0] }, borrowedUnits: borrowed, backfilled: reserved)
         placements.append(placement)
         return placement
     }
@@ -394,7 +440,10 @@ public struct SchedulingRound: Sendable {
         while i < events.count {
             let time = events[i].end
             while i < events.count && events[i].end == time {
-                projection.release(events[i].nodes, events[i].need)
+                let event = events[i]
+                for n in Int(event.firstNode)..<Int(event.firstNode + event.nodeCount) {
+                    projection.change(Int(releaseNodes[f][n]), by: event.need)
+                }
                 i += 1
             }
             if let nodes = projection.place(need, replicas: replicas, sameZone: sameZone).nodes {

@@ -107,14 +107,3 @@ struct Nodes: ParsableCommand {
         }
     }
 }
-
-extension GlobalOptions {
-    func withNodeRegistry<T>(_ body: (NodeRegistry) throws -> T) throws -> T {
-        let config = try load()
-        let pool = PostgresPool(url: config.databaseURL, maxConnections: 2, applicationName: "agentctl")
-        defer { pool.close() }
-        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.userName
-        let registry = NodeRegistry(pool: pool, topology: Topology(prefix: config.topologyPrefix), actor: "agentctl:\(user)")
-        return try failing { try body(registry) }
-    }
-}

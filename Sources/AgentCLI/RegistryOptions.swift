@@ -3,24 +3,32 @@ import AgentCore
 import ArgumentParser
 import Foundation
 import Postgres
+import SchedulerWorker
 
 extension GlobalOptions {
-    /// Runs `body` with the registry, acting as `agentctl:<user>`; errors become one clear line.
-    func withRegistry<T>(_ body: (Registry) throws -> T) throws -> T {
+    /// Runs `body` with a small connection pool; errors become one clear line.
+    func withPool<T>(_ body: (PostgresPool, AgentConfig) throws -> T) throws -> T {
         let config = try load()
         let pool = PostgresPool(url: config.databaseURL, maxConnections: 2, applicationName: "agentctl")
         defer { pool.close() }
-        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.userName
-        let registry = Registry(pool: pool, topology: Topology(prefix: config.topologyPrefix), actor: "agentctl:\(user)")
-        return try failing { try body(registry) }
+        return try failing { try body(pool, config) }
     }
 
-    /// Runs `body` with a database connection; errors become one clear line.
+    /// Who makes registry changes: `agentctl:<user>`.
+    var actor: String {
+        "agentctl:\(ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.userName)"
+    }
+
+    func withRegistry<T>(_ body: (Registry) throws -> T) throws -> T {
+        try withPool { pool, config in try body(Registry(pool: pool, topology: Topology(prefix: config.topologyPrefix), actor: actor)) }
+    }
+
+    func withNodeRegistry<T>(_ body: (NodeRegistry) throws -> T) throws -> T {
+        try withPool { pool, config in try body(NodeRegistry(pool: pool, topology: Topology(prefix: config.topologyPrefix), actor: actor)) }
+    }
+
     func withDatabase<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        let config = try load()
-        let pool = PostgresPool(url: config.databaseURL, maxConnections: 1, applicationName: "agentctl")
-        defer { pool.close() }
-        return try failing { try pool.withConnection(body) }
+        try withPool { pool, _ in try pool.withConnection(body) }
     }
 }
 

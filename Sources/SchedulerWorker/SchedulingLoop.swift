@@ -152,3 +152,10 @@ public func localHostName() -> String {
     guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
     return String(cString: buffer)
 }
+
+extension SchedulingLoop {
+    /// One round as leader of `epoch`, for tests; false when that epoch is stale.
+    public func roundForTesting(epoch: Int64) throws -> Bool {
+        try round(epoch: epoch)
+    }
+}

@@ -16,6 +16,7 @@ extension AMQPConnection {
     {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         let ok = amqp_basic_consume(
             state, channel, allocations.bytes(queue), allocations.bytes(consumerTag), 0, 0, exclusive ? 1 : 0,
             allocations.table(arguments))
@@ -27,6 +28,7 @@ extension AMQPConnection {
     public func cancel(consumerTag: String) throws {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         amqp_basic_cancel(state, channel, allocations.bytes(consumerTag))
         try checkReply("basic.cancel")
     }

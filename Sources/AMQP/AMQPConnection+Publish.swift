@@ -44,6 +44,7 @@ extension AMQPConnection {
 
     private func basicPublish(_ message: AMQPOutgoingMessage) throws {
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         var properties = message.properties.cProperties(allocations)
         let status = amqp_basic_publish(
             state, channel, allocations.bytes(message.exchange), allocations.bytes(message.routingKey),

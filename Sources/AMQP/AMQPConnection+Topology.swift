@@ -5,6 +5,7 @@ extension AMQPConnection {
     public func declareExchange(_ name: String, type: AMQPExchangeType, durable: Bool = true) throws {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         amqp_exchange_declare(
             state, channel, allocations.bytes(name), allocations.bytes(type.rawValue), 0, durable ? 1 : 0, 0, 0,
             amqp_empty_table)
@@ -16,6 +17,7 @@ extension AMQPConnection {
     public func declareQueue(_ spec: AMQPQueueSpec) throws -> (messages: Int, consumers: Int) {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         // Streams and quorum queues must be durable; so are all of ours except exclusive reply queues.
         let durable: amqp_boolean_t = spec.exclusive ? 0 : 1
         let ok = amqp_queue_declare(
@@ -39,6 +41,7 @@ extension AMQPConnection {
     public func messageCount(queue: String) throws -> Int {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         let ok = amqp_queue_declare(state, channel, allocations.bytes(queue), 1, 0, 0, 0, amqp_empty_table)
         try checkReply("queue.declare passive \(queue)")
         guard let ok else { throw AMQPError(.library, "queue.declare \(queue): empty reply") }
@@ -48,6 +51,7 @@ extension AMQPConnection {
     public func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         amqp_queue_bind(
             state, channel, allocations.bytes(queue), allocations.bytes(exchange), allocations.bytes(routingKey),
             amqp_empty_table)
@@ -59,6 +63,7 @@ extension AMQPConnection {
     public func purgeQueue(_ queue: String) throws -> Int {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         let ok = amqp_queue_purge(state, channel, allocations.bytes(queue))
         try checkReply("queue.purge \(queue)")
         return Int(ok?.pointee.message_count ?? 0)
@@ -67,6 +72,7 @@ extension AMQPConnection {
     public func deleteQueue(_ queue: String) throws {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         amqp_queue_delete(state, channel, allocations.bytes(queue), 0, 0)
         try checkReply("queue.delete \(queue)")
     }
@@ -74,6 +80,7 @@ extension AMQPConnection {
     public func deleteExchange(_ exchange: String) throws {
         try ensureChannel()
         let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
         amqp_exchange_delete(state, channel, allocations.bytes(exchange), 0)
         try checkReply("exchange.delete \(exchange)")
     }

@@ -13,6 +13,8 @@ public final class AMQPConnection: @unchecked Sendable {
     var channelOpen = false
     /// False once the socket failed or the broker closed the connection; make a new connection then.
     public private(set) var isOpen = false
+    /// The C state is freed exactly once, whatever closed the connection.
+    private var destroyed = false
 
     // Publisher-confirm bookkeeping (see AMQPConnection+Publish.swift).
     var confirmsRequested = false
@@ -25,14 +27,13 @@ public final class AMQPConnection: @unchecked Sendable {
             throw AMQPError(.connection, "could not allocate an AMQP connection")
         }
         self.state = state
+        // From here on, a throw runs deinit, whose close() frees the state (exactly once).
         guard let socket = amqp_tcp_socket_new(state) else {
-            amqp_destroy_connection(state)
             throw AMQPError(.connection, "could not allocate a TCP socket")
         }
         var timeout = timeval(tv_sec: url.connectTimeout, tv_usec: 0)
         let opened = url.host.withCString { amqp_socket_open_noblock(socket, $0, Int32(url.port), &timeout) }
         guard opened == AMQP_STATUS_OK.rawValue else {
-            amqp_destroy_connection(state)
             let text = String(cString: amqp_error_string2(opened))
             throw AMQPError(.connection, code: Int(opened), "cannot connect to \(url.host):\(url.port): \(text)")
         }
@@ -46,9 +47,7 @@ public final class AMQPConnection: @unchecked Sendable {
             }
         }
         guard login.reply_type == AMQP_RESPONSE_NORMAL else {
-            let error = Self.describeLoginFailure(login, url: url)
-            amqp_destroy_connection(state)
-            throw error
+            throw Self.describeLoginFailure(login, url: url)
         }
         isOpen = true
         try openChannel()
@@ -58,17 +57,19 @@ public final class AMQPConnection: @unchecked Sendable {
         close()
     }
 
-    /// Closes the channel and the connection politely; harmless to call twice.
+    /// Closes the channel and the connection politely when still open, and frees the C state;
+    /// harmless to call twice.
     public func close() {
-        guard isOpen else { return }
-        isOpen = false
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        amqp_set_rpc_timeout(state, &timeout)
-        if channelOpen {
-            _ = amqp_channel_close(state, channel, Int32(AMQP_REPLY_SUCCESS))
-            channelOpen = false
+        guard !destroyed else { return }
+        if isOpen {
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            amqp_set_rpc_timeout(state, &timeout)
+            if channelOpen { _ = amqp_channel_close(state, channel, Int32(AMQP_REPLY_SUCCESS)) }
+            _ = amqp_connection_close(state, Int32(AMQP_REPLY_SUCCESS))
         }
-        _ = amqp_connection_close(state, Int32(AMQP_REPLY_SUCCESS))
+        isOpen = false
+        channelOpen = false
+        destroyed = true
         amqp_destroy_connection(state)
     }
 
@@ -153,8 +154,10 @@ public final class AMQPConnection: @unchecked Sendable {
 extension AMQPConnection {
     /// Releases the socket without the close handshake (which would block on a dead peer).
     func closeAfterFailure() {
-        guard isOpen else { return }
+        guard !destroyed else { return }
         isOpen = false
+        channelOpen = false
+        destroyed = true
         amqp_destroy_connection(state)
     }
 }

@@ -37,9 +37,10 @@ public final class AdmissionHandler: MessageHandler {
         message.inboxKey
     }
 
-    /// Decisions lock their tenant's row (budget and quota); one order avoids deadlocks.
+    /// Decisions lock their tenant's row (budget and quota) and their key; one order avoids deadlocks.
     public func lockKey(of message: AdmissionRequest) -> String? {
-        message.spec.tenant
+        // Tenant first (its row lock), then the key (its advisory lock): one order on every replica.
+        "\(message.spec.tenant)\u{1}\(message.idempotencyKey)"
     }
 
     public func handle(_ request: AdmissionRequest, context: HandlerContext) throws {
@@ -95,9 +96,9 @@ public final class AdmissionHandler: MessageHandler {
         try emitRejected(
             key: key, tenant: nil, reasons: reasons, correlation: delivery.properties.correlationID.flatMap(UUID.init(uuidString:)),
             context: context)
-        guard let replyTo = delivery.properties.replyTo, !replyTo.isEmpty else { return }
+        guard let replyTo = delivery.properties.replyTo, AdmissionRequest.isAllowedReplyQueue(replyTo) else { return }
         let answer = AdmissionReply(idempotencyKey: key, decision: .rejected, reasons: reasons)
-        try context.send(replyMessage(answer, replyTo: replyTo, correlationID: delivery.properties.correlationID, inboxKey: "malformed|\(key)|\(delivery.properties.correlationID ?? "")"))
+        try context.send(replyMessage(answer, replyTo: replyTo, correlationID: delivery.properties.correlationID, inboxKey: "malformed-" + StableID.hex("\(key.utf8.count):\(key)\(delivery.properties.correlationID ?? "")")))
     }
 
     private func emitRejected(key: String, tenant: String?, reasons: [Rejection], correlation: UUID?, context: HandlerContext) throws {

@@ -15,8 +15,12 @@ public struct AdmissionRequest: Sendable {
     /// From the `x-submitted-at` header (ISO 8601), else the message timestamp, else arrival.
     public var submittedAt: Date
 
-    /// Deduplicates deliveries: tenant, idempotency key and correlation id.
-    var inboxKey: String { "\(spec.tenant)|\(idempotencyKey)|\(correlationID ?? "")" }
+    /// Deduplicates deliveries: tenant, idempotency key and correlation id, hashed from an
+    /// unambiguous encoding (the parts are untrusted and may contain any character).
+    var inboxKey: String {
+        let parts = [spec.tenant, idempotencyKey, correlationID ?? ""].map { "\($0.utf8.count):\($0)" }
+        return "request-" + StableID.hex(parts.joined())
+    }
 
     /// Routing key for job submissions on the requests exchange.
     public static let routingKey = "job.submit"
@@ -37,12 +41,25 @@ public struct AdmissionRequest: Sendable {
                 FieldProblem(field: "(message_id)", message: "is required: the message_id property (or idempotency_key) is the request's idempotency key")
             ])
         }
+        if let replyTo = delivery.properties.replyTo, !replyTo.isEmpty, !isAllowedReplyQueue(replyTo) {
+            throw MalformedRequest(problems: [
+                FieldProblem(
+                    field: "(reply_to)",
+                    message: "must be a server-named queue (amq.gen-…) or amq.rabbitmq.reply-to, got \(replyTo.prefix(80))")
+            ])
+        }
         guard key.count <= 200 else {
             throw MalformedRequest(problems: [FieldProblem(field: "(message_id)", message: "must be at most 200 characters")])
         }
         return AdmissionRequest(
             spec: spec, problems: allProblems, idempotencyKey: key, replyTo: delivery.properties.replyTo,
             correlationID: delivery.properties.correlationID, submittedAt: submittedAt(delivery))
+    }
+
+    /// Replies go through the default exchange, where the relay may write to any queue: only
+    /// the requester's own server-named queues are accepted, never a worker's queue.
+    static func isAllowedReplyQueue(_ name: String) -> Bool {
+        name.hasPrefix("amq.gen-") || name.hasPrefix("amq.rabbitmq.reply-to")
     }
 
     static func decodeSpec(_ body: Data) throws -> (JobSpec, [FieldProblem]) {

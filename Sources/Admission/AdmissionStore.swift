@@ -30,6 +30,10 @@ enum AdmissionStore {
     /// its quotas, its cohort's quotas and its reserved spend; the agent's versions; dependencies.
     static func context(for spec: JobSpec, catalog: Catalog, now: Date, in db: PostgresConnection) throws -> AdmissionContext {
         var context = AdmissionContext(tenant: nil, agentVersions: [], catalog: catalog)
+        // Lock first, read after, in separate statements: under READ COMMITTED a statement's
+        // snapshot predates the lock wait, so reading spend in the locking statement could miss
+        // what the replica that held the lock just reserved.
+        try db.query("SELECT 1 FROM tenants WHERE name = $1 FOR UPDATE", [spec.tenant])
         let tenantRows = try db.query(
             """
             SELECT t.name, t.weight, t.cohort, t.monthly_budget, t.total_budget, t.active,
@@ -44,7 +48,6 @@ enum AdmissionStore {
                    coalesce((SELECT reserved FROM tenant_spend WHERE tenant = t.name AND period = $2), 0),
                    coalesce((SELECT reserved FROM tenant_spend WHERE tenant = t.name AND period = 'total'), 0)
             FROM tenants t WHERE t.name = $1
-            FOR UPDATE OF t
             """, [spec.tenant, budgetPeriod(now)])
         if let row = tenantRows.first {
             context.tenant = TenantRecord(

@@ -136,6 +136,7 @@ final class ConsumerSession<Handler: MessageHandler> {
                 guard let id = loop.handler.messageID(of: message, delivery: delivery) else {
                     throw MalformedMessage("message_id property is required (it is the deduplication key)")
                 }
+                guard !id.utf8.contains(0) else { throw MalformedMessage("message_id must not contain NUL") }
                 pending.append(Decoded(delivery: delivery, message: message, id: id))
             } catch {
                 try rejectMalformed(delivery, reason: "\(error)")
@@ -168,6 +169,10 @@ final class ConsumerSession<Handler: MessageHandler> {
                 break
             } catch let failure as HandlerFailure {
                 let item = pending.remove(at: failure.index)
+                if let malformed = failure.error as? MalformedMessage {
+                    try deadLetter(item.delivery, reason: "malformed message: \(malformed)", attempts: 1)  // retrying cannot help
+                    continue
+                }
                 let attempts = try loop.pool.transaction { db in
                     try Inbox.recordFailure(item.id, consumer: settings.consumerName, error: "\(failure.error)", in: db)
                 }
@@ -221,6 +226,7 @@ final class ConsumerSession<Handler: MessageHandler> {
     private func deadLetter(_ delivery: AMQPDelivery, reason: String, attempts: Int) throws {
         var properties = delivery.properties
         properties.persistent = true
+        properties.expiration = nil  // a dead letter waits for a person, not a TTL
         properties.headers["x-agentmgr-reason"] = .string(String(reason.prefix(1_000)))
         properties.headers["x-agentmgr-source-queue"] = .string(loop.settings.queue.name)
         properties.headers["x-agentmgr-consumer"] = .string(loop.settings.consumerName)

@@ -33,7 +33,16 @@ public final class OutboxRelay: Sendable {
         var backoff = Backoff()
         var publisher: AMQPConnection?
         var listener: PostgresConnection?
+        var stopSeenAt: ContinuousClock.Instant?
         while true {
+            // At shutdown, publish what is there, but do not chase other replicas' new rows forever.
+            if stop.isRequested {
+                if stopSeenAt == nil { stopSeenAt = .now }
+                if ContinuousClock.now - stopSeenAt! > .seconds(10) {
+                    logger.warning("outbox relay stopping with rows left; another replica or the next start publishes them")
+                    break
+                }
+            }
             do {
                 if publisher == nil || publisher?.isOpen == false {
                     publisher = try AMQPConnection.connect(url: amqpURL, shouldStop: { stop.isRequested })

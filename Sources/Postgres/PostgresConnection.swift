@@ -28,12 +28,18 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Connects with a libpq URI (`postgres://user:pw@host:port/db`) or key=value conninfo, then
     /// sets `TimeZone` to UTC and `DateStyle` to ISO (what the `Date` decoder reads). The client
-    /// encoding is forced to UTF8; `connect_timeout` defaults to 10 s unless the URL sets it.
+    /// encoding is forced to UTF8; `connect_timeout` (10 s), TCP keepalives and `tcp_user_timeout` (30 s)
+    /// have defaults the URL may override.
     public init(url: String, applicationName: String? = nil) throws {
         let secrets = try Self.secrets(in: url)
         // Entries before `dbname` can be overridden by the URL; entries after it override the URL.
-        var keywords: [String?] = ["connect_timeout", "dbname", "client_encoding"]
-        var values: [String?] = ["10", url, "UTF8"]
+        // Keepalives and a TCP user timeout: a peer that vanished (host lost, partition) is noticed
+        // in about half a minute instead of hours, so no call blocks forever on a dead socket.
+        var keywords: [String?] = [
+            "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+            "dbname", "client_encoding",
+        ]
+        var values: [String?] = ["10", "1", "10", "5", "3", "30000", url, "UTF8"]
         if let applicationName {
             keywords.append("application_name")
             values.append(applicationName)

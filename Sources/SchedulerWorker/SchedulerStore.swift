@@ -112,15 +112,30 @@ enum SchedulerStore {
         return SchedulingPolicy(tenants: tenants, quotaUnits: units, agingInterval: agingInterval, now: now)
     }
 
-    static func recordPlacements(_ placements: [Placement], jobs: [UUID: PendingJob], epoch: Int64, now: Date, in db: PostgresConnection) throws {
-        guard !placements.isEmpty else { return }
+    /// Marks placed jobs scheduled and records one allocation per replica. Only jobs still pending
+    /// at this moment are placed (one finished or cancelled since the round read it is skipped), so
+    /// no allocation can be left open for a job nobody will release. Returns the placements kept.
+    static func recordPlacements(_ placements: [Placement], jobs: [UUID: PendingJob], epoch: Int64, now: Date, in db: PostgresConnection)
+        throws -> [Placement]
+    {
+        guard !placements.isEmpty else { return [] }
+        let stillPending = Set(try db.query(
+            """
+            UPDATE sched_jobs j SET state = 'scheduled', scheduled_at = $4, borrowed_units = p.borrowed, backfilled = p.backfilled,
+                   reason_code = NULL, reason_message = NULL, reason_details = NULL, queue_position = NULL, updated_at = $4
+            FROM unnest($1::uuid[], $2::int[], $3::bool[]) AS p(job_id, borrowed, backfilled)
+            WHERE j.job_id = p.job_id AND j.state = 'pending'
+            RETURNING j.job_id
+            """, [placements.map(\.jobID), placements.map(\.borrowedUnits), placements.map(\.backfilled), now]
+        ).map { try $0.decode(0, as: UUID.self) })
+        let kept = placements.filter { stillPending.contains($0.jobID) }
         var jobIDs: [UUID] = []
         var replicas: [Int] = []
         var nodeIDs: [String] = []
         var gpus: [Int] = []
         var cpus: [Int] = []
         var memory: [Int] = []
-        for placement in placements {
+        for placement in kept {
             guard let job = jobs[placement.jobID] else { continue }
             for (replica, node) in placement.nodes.enumerated() {
                 jobIDs.append(placement.jobID)
@@ -131,20 +146,16 @@ enum SchedulerStore {
                 memory.append(job.perReplica.memoryGiB)
             }
         }
-        try db.query(
-            """
-            INSERT INTO allocations (job_id, replica, node_id, gpus, cpu, memory_gib, epoch)
-            SELECT job_id, replica, node_id, gpus, cpu, memory_gib, $7
-            FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[])
-                 AS a(job_id, replica, node_id, gpus, cpu, memory_gib)
-            """, [jobIDs, replicas, nodeIDs, gpus, cpus, memory, epoch])
-        try db.query(
-            """
-            UPDATE sched_jobs j SET state = 'scheduled', scheduled_at = $4, borrowed_units = p.borrowed, backfilled = p.backfilled,
-                   reason_code = NULL, reason_message = NULL, reason_details = NULL, queue_position = NULL, updated_at = $4
-            FROM unnest($1::uuid[], $2::int[], $3::bool[]) AS p(job_id, borrowed, backfilled)
-            WHERE j.job_id = p.job_id AND j.state = 'pending'
-            """, [placements.map(\.jobID), placements.map(\.borrowedUnits), placements.map(\.backfilled), now])
+        if !jobIDs.isEmpty {
+            try db.query(
+                """
+                INSERT INTO allocations (job_id, replica, node_id, gpus, cpu, memory_gib, epoch)
+                SELECT job_id, replica, node_id, gpus, cpu, memory_gib, $7
+                FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[])
+                     AS a(job_id, replica, node_id, gpus, cpu, memory_gib)
+                """, [jobIDs, replicas, nodeIDs, gpus, cpus, memory, epoch])
+        }
+        return kept
     }
 
     /// Writes reasons and positions that changed since the last round.
@@ -165,11 +176,22 @@ enum SchedulerStore {
             ])
     }
 
-    /// Frees a job's capacity (it finished, failed or was stopped).
+    /// Frees a job's capacity (it finished, failed or was stopped). A job the scheduler has not
+    /// seen yet (its `job.admitted` still on the way) gets a finished tombstone, so the late
+    /// admission is ignored instead of placing a job that already ended.
     static func release(jobID: UUID, now: Date, in db: PostgresConnection) throws -> Bool {
         let released = try db.query(
             "UPDATE allocations SET released_at = $2 WHERE job_id = $1 AND released_at IS NULL", [jobID, now])
-        try db.query("UPDATE sched_jobs SET state = 'finished', updated_at = $2 WHERE job_id = $1", [jobID, now])
+        let updated = try db.query("UPDATE sched_jobs SET state = 'finished', updated_at = $2 WHERE job_id = $1", [jobID, now])
+        if updated.rowsAffected == 0 {
+            try db.query(
+                """
+                INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, submitted_at,
+                                        max_runtime_seconds, state, reason_message)
+                VALUES ($1, '', 'normal', '', 0, 1, 1, 1, $2, 1, 'finished', 'finished before it was admitted here')
+                ON CONFLICT (job_id) DO NOTHING
+                """, [jobID, now])
+        }
         return released.rowsAffected > 0
     }
 }

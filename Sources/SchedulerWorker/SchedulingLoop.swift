@@ -104,7 +104,7 @@ public final class SchedulingLoop: Sendable {
 
             let jobs = Dictionary(uniqueKeysWithValues: input.pending.map { ($0.job.id, $0.job) })
             let previous = Dictionary(uniqueKeysWithValues: input.pending.map { ($0.job.id, $0) })
-            try SchedulerStore.recordPlacements(result.placements, jobs: jobs, epoch: epoch, now: now, in: db)
+            let placements = try SchedulerStore.recordPlacements(result.placements, jobs: jobs, epoch: epoch, now: now, in: db)
             let changed = result.pending.filter { status in
                 let before = previous[status.jobID]
                 return before?.reasonMessage != status.reason.message || before?.queuePosition != status.queuePosition
@@ -112,7 +112,7 @@ public final class SchedulingLoop: Sendable {
             try SchedulerStore.recordPending(changed, now: now, in: db)
 
             var events: [(event: EventEnvelope, priority: UInt8?)] = []
-            for placement in result.placements {
+            for placement in placements {
                 guard let job = jobs[placement.jobID] else { continue }
                 events.append((SchedulingEvents.scheduled(job, placement, epoch: epoch, producer: SchedulerHandler.workerName), UInt8(job.priorityClass.rawValue)))
             }
@@ -121,11 +121,11 @@ public final class SchedulingLoop: Sendable {
                 events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
             }
             try EventRecorder.append(events, topology: topology, in: db)
-            if !result.placements.isEmpty {
+            if !placements.isEmpty {
                 logger.info(
                     "scheduling round",
                     metadata: [
-                        "placed": "\(result.placements.count)", "pending": "\(result.pending.count)", "epoch": "\(epoch)",
+                        "placed": "\(placements.count)", "pending": "\(result.pending.count)", "epoch": "\(epoch)",
                         "decision_ms": "\(decided.components.attoseconds / 1_000_000_000_000_000 + decided.components.seconds * 1000)",
                     ])
             }

@@ -108,6 +108,16 @@ struct RejectionReasonTests {
         try send(#"{"tenant": "acme", "agent": "resnet-trainer@1.2.0"}"#, messageID: nil, correlation: "c2")
         try send(#"{"tenant": "acme", "agent": "resnet-trainer@1.2.0", "idempotency_key": "in-body"}"#, messageID: nil, correlation: "c3")
 
+        // A reply_to naming someone else's queue is refused: admission never writes there.
+        let victim = "test.victim.\(UUID().uuidString.prefix(8).lowercased())"
+        try publisher.declareQueue(AMQPQueueSpec(name: victim, autoDelete: false))
+        defer { try? publisher.deleteQueue(victim) }
+        try publisher.publish(
+            AMQPOutgoingMessage(
+                exchange: world.env.topology.requestsExchange, routingKey: AdmissionRequest.routingKey,
+                properties: AMQPProperties(messageID: "aimed-elsewhere", correlationID: "c4", replyTo: victim),
+                body: Data(#"{"tenant": "acme", "agent": "resnet-trainer@1.2.0"}"#.utf8)))
+
         let replies = try client.awaitDecisions(for: ["c1", "c2", "c3"], timeout: .seconds(30))
         #expect(replies["c1"]?.reasons.first?.code == .malformedRequest)
         #expect(replies["c1"]?.reasons.first?.message.contains("is not valid JSON") == true)
@@ -118,6 +128,8 @@ struct RejectionReasonTests {
         let deadLetters = world.env.topology.deadLetterQueueName(AdmissionHandler.inputQueue(world.env.topology).name)
         let reader = try AMQPConnection(url: world.env.amqpURL)
         defer { reader.close() }
-        #expect(try eventually { try reader.messageCount(queue: deadLetters) == 2 })
+        #expect(try eventually { try reader.messageCount(queue: deadLetters) == 3 })
+        #expect(try reader.messageCount(queue: victim) == 0)
+        #expect(try world.env.count("SELECT count(*) FROM jobs WHERE idempotency_key = 'aimed-elsewhere'") == 0)
     }
 }

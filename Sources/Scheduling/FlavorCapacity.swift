@@ -46,10 +46,6 @@ struct FlavorCapacity: Sendable {
         free[node] = new
     }
 
-    mutating func release(_ nodes: [Int], _ need: ResourceVector) {
-        for node in nodes.reversed() { change(node, by: need) }
-    }
-
     /// Best-fit placement of a gang of `replicas` identical replicas, all or nothing. On success the
     /// capacity is taken and the local node numbers (one per replica) are returned.
     ///
@@ -59,75 +55,107 @@ struct FlavorCapacity: Sendable {
     mutating func place(
         _ need: ResourceVector, replicas: Int, sameZone: Bool, constrained: Bool = false
     ) -> (nodes: [Int]?, skippedReserved: Bool) {
-        var skipped = false
-        guard sameZone, zones.count > 1 else {
-            guard all.gpuReplicaBound(need) >= replicas else { return (nil, false) }
-            let nodes = placeReplicas(need, replicas, zone: nil, constrained: constrained, skipped: &skipped)
-            if let nodes, constrained { chargeSlack(nodes, need) }
-            return (nodes, skipped)
+        let choice = choose(need, replicas: replicas, sameZone: sameZone, constrained: constrained)
+        guard let nodes = choice.nodes else { return choice }
+        let taken = ResourceVector.zero - need
+        for node in nodes {
+            change(node, by: taken)
+            if constrained, let room = slack[node] { slack[node] = room - need }
         }
-        // Each zone on its own; the zone leaving the fewest GPUs free on the nodes it uses wins, ties by name.
+        return choice
+    }
+
+    /// Whether the gang could be placed now, ignoring any reservation.
+    func canPlace(_ need: ResourceVector, replicas: Int, sameZone: Bool) -> Bool {
+        choose(need, replicas: replicas, sameZone: sameZone, constrained: false).nodes != nil
+    }
+
+    /// The nodes `place` would use, without changing anything. With `sameZone`, each zone is tried on
+    /// its own and the zone leaving the fewest GPUs free on the nodes it uses wins, ties by name.
+    func choose(_ need: ResourceVector, replicas: Int, sameZone: Bool, constrained: Bool) -> (nodes: [Int]?, skippedReserved: Bool) {
+        var skipped = false
+        guard sameZone, zones.count > 1, replicas > 1 else {
+            guard all.gpuReplicaBound(need) >= replicas else { return (nil, false) }
+            return (chooseReplicas(need, replicas, in: all, constrained: constrained, skipped: &skipped), skipped)
+        }
         var best: (stranded: Int, nodes: [Int])?
         for zone in zones.indices where zones[zone].gpuReplicaBound(need) >= replicas {
-            guard let nodes = placeReplicas(need, replicas, zone: zone, constrained: constrained, skipped: &skipped)
-            else { continue }
-            let stranded = strandedGPUs(nodes)
-            release(nodes, need)
+            guard let nodes = chooseReplicas(need, replicas, in: zones[zone], constrained: constrained, skipped: &skipped) else { continue }
+            let stranded = strandedGPUs(nodes, need)
             if best == nil || stranded < best!.stranded { best = (stranded, nodes) }
         }
-        guard let best else { return (nil, skipped) }
-        for node in best.nodes { change(node, by: ResourceVector.zero - need) }
-        if constrained { chargeSlack(best.nodes, need) }
-        return (best.nodes, skipped)
+        return (best?.nodes, skipped)
     }
 
-    /// Whether the gang could be placed now, ignoring any reservation; changes nothing.
-    mutating func canPlace(_ need: ResourceVector, replicas: Int, sameZone: Bool) -> Bool {
-        guard let nodes = place(need, replicas: replicas, sameZone: sameZone).nodes else { return false }
-        release(nodes, need)
-        return true
-    }
-
-    /// Free GPUs left on the distinct nodes of a placement.
-    func strandedGPUs(_ nodes: [Int]) -> Int {
-        var seen = Set<Int>()
+    /// Free GPUs left on the distinct nodes of a placement once it is made.
+    func strandedGPUs(_ nodes: [Int], _ need: ResourceVector) -> Int {
+        var distinct: [Int] = []
         var total = 0
-        for node in nodes where seen.insert(node).inserted { total += max(0, free[node].gpus) }
+        for node in nodes where !distinct.contains(node) {
+            distinct.append(node)
+            total += max(0, free[node].gpus - need.gpus * nodes.lazy.filter { $0 == node }.count)
+        }
         return total
     }
 
-    private mutating func placeReplicas(
-        _ need: ResourceVector, _ replicas: Int, zone: Int?, constrained: Bool, skipped: inout Bool
+    /// Best fit for each replica in turn, as if the earlier ones were taken, without touching the
+    /// index: nodes already chosen are left out of the index search and compared separately with
+    /// what they have left (the same order: free GPUs, cores, memory, node number).
+    private func chooseReplicas(
+        _ need: ResourceVector, _ replicas: Int, in index: NodeIndex, constrained: Bool, skipped: inout Bool
     ) -> [Int]? {
-        var chosen: [Int] = []
-        chosen.reserveCapacity(replicas)
-        var tentativeSlack = constrained ? slack : [:]
-        let taken = ResourceVector.zero - need
-        for _ in 0..<replicas {
-            let found: Int?
+        if replicas == 1 {
+            let node: Int?
             if constrained {
-                func allowed(_ node: Int) -> Bool {
-                    guard let room = tentativeSlack[node] else { return true }
-                    if need.fits(in: room) { return true }
+                node = index.bestFit(need) { node in
+                    guard let room = slack[node], !need.fits(in: room) else { return true }
                     skipped = true
                     return false
                 }
-                found = zone == nil ? all.bestFit(need, allowed: allowed) : zones[zone!].bestFit(need, allowed: allowed)
             } else {
-                found = zone == nil ? all.bestFit(need) { _ in true } : zones[zone!].bestFit(need) { _ in true }
+                node = index.bestFit(need) { _ in true }
             }
-            guard let node = found else {
-                release(chosen, need)
-                return nil
+            return node.map { [$0] }
+        }
+        var chosen: [Int] = []
+        chosen.reserveCapacity(replicas)
+        // Nodes chosen so far, what each has left, and (when constrained) its slack left.
+        var touched: [Int] = []
+        var left: [ResourceVector] = []
+        var roomLeft: [ResourceVector?] = []
+        for _ in 0..<replicas {
+            var best = index.bestFit(need) { node in
+                if touched.contains(node) { return false }
+                guard constrained, let room = slack[node], !need.fits(in: room) else { return true }
+                skipped = true
+                return false
             }
-            change(node, by: taken)
-            if constrained, let room = tentativeSlack[node] { tentativeSlack[node] = room - need }
+            var bestSlot = -1
+            for slot in touched.indices where need.fits(in: left[slot]) {
+                if constrained, let room = roomLeft[slot], !need.fits(in: room) {
+                    skipped = true
+                    continue
+                }
+                let candidate = left[slot]
+                if let current = best {
+                    let other = bestSlot >= 0 ? left[bestSlot] : free[current]
+                    guard (candidate.gpus, candidate.cpu, candidate.memoryGiB, touched[slot]) < (other.gpus, other.cpu, other.memoryGiB, current)
+                    else { continue }
+                }
+                best = touched[slot]
+                bestSlot = slot
+            }
+            guard let node = best else { return nil }
+            if bestSlot < 0 {
+                bestSlot = touched.count
+                touched.append(node)
+                left.append(free[node])
+                roomLeft.append(constrained ? slack[node] : nil)
+            }
+            left[bestSlot] = left[bestSlot] - need
+            if let room = roomLeft[bestSlot] { roomLeft[bestSlot] = room - need }
             chosen.append(node)
         }
         return chosen
-    }
-
-    private mutating func chargeSlack(_ nodes: [Int], _ need: ResourceVector) {
-        for node in nodes { if let room = slack[node] { slack[node] = room - need } }
     }
 }

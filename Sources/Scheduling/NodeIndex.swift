@@ -3,6 +3,10 @@
 /// of the first bucket that fits is exactly the best fit: fewest GPUs left free, then fewest cores,
 /// then least memory, then node id. A search looks at most at one bucket per GPU count and jumps
 /// over nodes short of memory by core count, so it never scans every node.
+///
+/// Keys pack (cores, memory, node) into 64 bits: up to 65,535 free cores and 16,777,215 GiB per node
+/// are told apart (more compares as that much), and up to 16,777,215 ready nodes per flavor are
+/// indexed.
 struct NodeIndex: Sendable {
     static let cpuLimit = (1 << 16) - 1
     static let memoryLimit = (1 << 24) - 1
@@ -80,7 +84,7 @@ struct NodeIndex: Sendable {
         return (0, 0)
     }
 
-    /// The most free cores any node with at least `gpus` free GPUs has, and how many nodes have that many.
+    /// The most free cores any node has, and how many nodes have that many.
     func largestFreeCores() -> (cores: Int, nodes: Int) {
         var best = -1
         for keys in buckets { if let last = keys.last { best = max(best, Int(last >> 48)) } }

@@ -37,7 +37,7 @@ import Foundation
 /// the fewest free GPUs left; ties: fewest free cores, then least free memory, then node id. Replicas
 /// may share a node. A gang is all or nothing. With `sameZone`, each zone is tried on its own and the
 /// zone whose placement leaves the fewest free GPUs on the nodes it uses wins (ties: zone name);
-/// zones are never mixed.
+/// zones are never mixed. (A single replica is always in one zone: it takes the plain best fit.)
 ///
 /// ## Backfill (when `policy.backfill`)
 /// The first job of a flavor, in order of service, that fits its quota but not the free capacity,

@@ -11,6 +11,13 @@ struct TenantHeap: Sendable {
         a.share < b.share || (a.share == b.share && a.tenant < b.tenant)
     }
 
+    /// Whether `tenant` with `share` would be popped before every tenant in the heap (so pushing it
+    /// and popping again would give it back).
+    func precedesAll(_ tenant: Int, share: Double) -> Bool {
+        guard let top = items.first else { return true }
+        return Self.before((share, tenant), top)
+    }
+
     mutating func push(_ tenant: Int, share: Double) {
         items.append((share, tenant))
         var child = items.count - 1

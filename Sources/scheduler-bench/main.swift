@@ -48,28 +48,37 @@ let cpuModel =
 standardError("inventory: \(inventory.machines.count) machines from \(inventory.path); \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpuModel)")
 
 var results: [Measurement] = []
+var fixedState: [Int: Double] = [:]
+var clusterLines: [String] = []
 for nodeCount in nodeCounts {
     let (cluster, running) = Workload.running(on: inventory.cluster(nodes: nodeCount))
     let policy = Workload.policy(cluster: cluster)
     let gpus = cluster.reduce(0) { $0 + $1.capacity.gpus }
     let used = cluster.reduce(0) { $0 + $1.allocated.gpus }
-    standardError("cluster: \(nodeCount) nodes, \(gpus) GPUs, \(used) in use by \(running.count) running jobs")
-    for pendingCount in pendingCounts {
-        standardError("  \(pendingCount) pending: \(rounds) rounds...")
-        let m = Bench.measure(nodes: nodeCount, pending: pendingCount, cluster: cluster, running: running, policy: policy, rounds: rounds, machines: inventory.path)
+    let ready = cluster.filter { $0.state == .ready }.count
+    let line = "\(nodeCount) nodes (\(ready) ready): \(gpus) GPUs, \(used) in use by \(running.count) running jobs"
+    clusterLines.append(line)
+    standardError("cluster: " + line)
+    fixedState[nodeCount] = Bench.memoryPerJob(nodes: nodeCount, pending: 1, machines: inventory.path).withResult
+    let measured = Bench.measure(
+        nodes: nodeCount, pendingCounts: pendingCounts, cluster: cluster, running: running, policy: policy, rounds: rounds,
+        machines: inventory.path, progress: standardError)
+    for m in measured {
         standardError(
-            "    \(m.placementsPerRound) placements/round, median \(format(m.perPlacementMedianMicros)) µs/placement, round \(format(m.roundMillis)) ms"
+            "  \(m.pending) pending: \(m.placementsPerRound) placements/round, median \(format(m.perPlacementMedianMicros)) µs/placement, round \(format(m.roundMillis)) ms"
         )
-        results.append(m)
     }
+    results += measured
 }
 
 func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
 
-print("Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpuModel). \(rounds) rounds per row; times are medians over rounds unless marked p99.")
+print(
+    "Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpuModel). \(rounds) rounds per row, interleaved across pending sizes; times are medians over rounds (µs/placement: of each round's median) unless marked p99."
+)
 print("")
 print(
-    "| nodes | pending | placements/round | µs/placement median | µs/placement p99 | round ms | setup ms | decide ms | explain ms | round µs/placement | bytes/job (input+state) | bytes/job (+result) |"
+    "| nodes | pending | placements/round | µs/placement median | µs/placement p99 | round ms | setup ms | decide ms | explain ms | round µs/placement | heap B/job (input+state) | heap B/job (+result) |"
 )
 print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for m in results {
@@ -78,6 +87,10 @@ for m in results {
     )
 }
 print("")
+for line in clusterLines { print("- cluster: \(line)") }
+for nodeCount in nodeCounts {
+    print("- \(nodeCount) nodes: the round's fixed state (one pending job) is \(format((fixedState[nodeCount] ?? .nan) / 1024)) KiB of heap")
+}
 for nodeCount in nodeCounts {
     let row = results.filter { $0.nodes == nodeCount }
     guard let small = row.first(where: { $0.pending == pendingCounts.min() }), let large = row.first(where: { $0.pending == pendingCounts.max() }),

@@ -89,4 +89,38 @@ struct BackfillTests {
         let result = Fixture.schedule(nodes, jobs)
         #expect(result.placements == [Placement(jobID: Fixture.id(2), nodes: ["n1"])])
     }
+
+    @Test("A long gang may use the slack of several reserved nodes, one replica's worth each")
+    func gangUsesSlackAcrossReservedNodes() throws {
+        let nodes = [Fixture.node("n1", used: Self.used(4)), Fixture.node("n2", used: Self.used(4))]
+        let running = [
+            Fixture.running(1, gpus: 4, cpu: 0, memory: 0, nodes: ["n1"], endsIn: 3_600),
+            Fixture.running(2, gpus: 4, cpu: 0, memory: 0, nodes: ["n2"], endsIn: 3_600),
+        ]
+        let jobs = [
+            Fixture.job(1, .high, gpus: 6, cpu: 0, memory: 0, replicas: 2, submitted: -100, runtime: 14_400),  // reserves 6 + 6 at +1h: slack 2 + 2
+            Self.job(2, gpus: 2, runtime: 10_800, submitted: -30).withReplicas(2),  // one replica on each reserved node
+            Self.job(3, gpus: 2, runtime: 10_800, submitted: -20),  // no slack left anywhere: reserved
+            Self.job(4, gpus: 2, runtime: 1_800, submitted: -10),  // short: takes what is free
+        ]
+        let result = Fixture.schedule(nodes, running: running, jobs)
+        #expect(
+            result.placements == [
+                Placement(jobID: Fixture.id(2), nodes: ["n1", "n2"], backfilled: true),
+                Placement(jobID: Fixture.id(4), nodes: ["n1"], backfilled: true),
+            ])
+        #expect(try #require(result.status(3)).reason.code == .reserved)
+        #expect(
+            try #require(result.status(1)).reason.message
+                == "needs 2 × 6 GPUs of gpu-v100 all at once; largest free: 1 node with 2 GPUs free; reserved to start by 2027-01-15T09:00:00.000Z; 0 jobs ahead in class high"
+        )
+    }
+}
+
+extension PendingJob {
+    func withReplicas(_ replicas: Int) -> PendingJob {
+        var copy = self
+        copy.replicas = replicas
+        return copy
+    }
 }

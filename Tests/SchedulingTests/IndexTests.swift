@@ -66,4 +66,63 @@ struct IndexTests {
             }
         }
     }
+
+    @Test("Gang placement without touching the index matches a brute-force best fit that takes each replica in turn")
+    func gangChoiceMatchesSimulation() {
+        var generator = SplitMix(seed: 3)
+        let zoneNames = ["za", "zb", "zc"]
+        var nodes: [(id: String, zone: String, free: ResourceVector)] = []
+        for i in 0..<300 {
+            nodes.append(
+                (
+                    String(format: "n%03d", i), zoneNames[Int.random(in: 0..<3, using: &generator)],
+                    ResourceVector(
+                        gpus: Int.random(in: 0...8, using: &generator), cpu: Int.random(in: 0...96, using: &generator),
+                        memoryGiB: Int.random(in: 0...512, using: &generator))
+                ))
+        }
+        var capacity = FlavorCapacity(name: "gpu-v100", nodes: nodes, capacityGPUs: 8)
+        var free = nodes.map(\.free)
+
+        func simulate(_ need: ResourceVector, _ replicas: Int, among candidates: [Int]) -> [Int]? {
+            var left = free
+            var chosen: [Int] = []
+            for _ in 0..<replicas {
+                guard
+                    let best = candidates.filter({ need.fits(in: left[$0]) }).min(by: { a, b in
+                        (left[a].gpus, left[a].cpu, left[a].memoryGiB, a) < (left[b].gpus, left[b].cpu, left[b].memoryGiB, b)
+                    })
+                else { return nil }
+                left[best] = left[best] - need
+                chosen.append(best)
+            }
+            return chosen
+        }
+        func reference(_ need: ResourceVector, _ replicas: Int, sameZone: Bool) -> [Int]? {
+            guard sameZone, replicas > 1 else { return simulate(need, replicas, among: Array(nodes.indices)) }
+            var best: (stranded: Int, nodes: [Int])?
+            for zone in zoneNames {
+                guard let chosen = simulate(need, replicas, among: nodes.indices.filter { nodes[$0].zone == zone }) else { continue }
+                let stranded = Set(chosen).reduce(0) { total, node in total + free[node].gpus - need.gpus * chosen.filter { $0 == node }.count }
+                if best == nil || stranded < best!.stranded { best = (stranded, chosen) }
+            }
+            return best?.nodes
+        }
+
+        var placed = 0
+        for _ in 0..<400 {
+            let gpus = Int.random(in: 0...8, using: &generator)
+            let need = ResourceVector(gpus: gpus, cpu: Int.random(in: 1...24, using: &generator), memoryGiB: Int.random(in: 1...96, using: &generator))
+            let replicas = Int.random(in: 1...6, using: &generator)
+            let sameZone = Bool.random(using: &generator)
+            let expected = reference(need, replicas, sameZone: sameZone)
+            #expect(capacity.canPlace(need, replicas: replicas, sameZone: sameZone) == (expected != nil))
+            let got = capacity.place(need, replicas: replicas, sameZone: sameZone).nodes
+            #expect(got == expected)
+            for node in got ?? [] { free[node] = free[node] - need }
+            placed += got == nil ? 0 : 1
+        }
+        #expect(placed > 50)
+        #expect(capacity.free == free)
+    }
 }

@@ -1,0 +1,207 @@
+import Foundation
+
+/// Building a round's state from the inputs.
+extension SchedulingRound {
+    struct NodeRef {
+        var flavor: Int
+        /// Number among the flavor's ready nodes, -1 when not ready.
+        var local: Int
+        var lost: Bool
+    }
+
+    /// Ready nodes per flavor (in node id order, with their free capacity), fair-share totals, and
+    /// where each node id is.
+    static func cluster(
+        _ nodes: [SchedulingNode], flavorNames: [String], flavorNumber: NameTable
+    ) -> (flavors: [FlavorCapacity], totals: [Double], nodeRef: [String: NodeRef]) {
+        let flavorCount = flavorNames.count
+        let byID = nodes.indices.sorted { nodes[$0].id < nodes[$1].id }
+        var ready = Array(repeating: [(id: String, zone: String, free: ResourceVector)](), count: flavorCount)
+        var nodeRef = [String: NodeRef](minimumCapacity: nodes.count)
+        var capacityGPUs = Array(repeating: 0, count: flavorCount)
+        var totals = Array(repeating: 0.0, count: flavorCount + 2)
+        for i in byID {
+            let node = nodes[i]
+            let flavor = flavorNumber.number(node.flavor)!
+            guard nodeRef[node.id] == nil else { continue }  // ids are unique; a repeat is ignored
+            var local = -1
+            if node.state == .ready {
+                capacityGPUs[flavor] = max(capacityGPUs[flavor], node.capacity.gpus)
+                local = ready[flavor].count
+                let free = node.free
+                ready[flavor].append(
+                    (node.id, node.zone, ResourceVector(gpus: max(0, free.gpus), cpu: max(0, free.cpu), memoryGiB: max(0, free.memoryGiB))))
+            }
+            nodeRef[node.id] = NodeRef(flavor: flavor, local: local, lost: node.state == .lost)
+            if node.state != .lost {
+                totals[flavor] += Double(max(0, node.capacity.gpus))
+                totals[flavorCount] += Double(max(0, node.capacity.cpu))
+                totals[flavorCount + 1] += Double(max(0, node.capacity.memoryGiB))
+            }
+        }
+        let flavors = flavorNames.indices.map { FlavorCapacity(name: flavorNames[$0], nodes: ready[$0], capacityGPUs: capacityGPUs[$0]) }
+        return (flavors, totals, nodeRef)
+    }
+
+    /// Tenants in name order, with weights, cohorts and quotas (flavors without nodes are dropped).
+    static func tenants(
+        _ policy: SchedulingPolicy, flavorNumber: NameTable, flavorCount: Int
+    ) -> (names: [String], weights: [Double], cohortNames: [String], cohortOf: [Int], nominal: [Int], borrowingLimit: [Int]) {
+        let names = policy.tenants.keys.sorted()
+        let cohortNames = Array(Set(names.compactMap { policy.tenants[$0]!.cohort })).sorted()
+        let cohortNumber = NameTable(cohortNames)
+        var nominal = Array(repeating: 0, count: names.count * flavorCount)
+        var borrowingLimit = nominal
+        for (t, name) in names.enumerated() {
+            for (flavorName, quota) in policy.tenants[name]!.quotas {
+                guard let f = flavorNumber.number(flavorName) else { continue }
+                nominal[t * flavorCount + f] = max(0, quota.nominal)
+                borrowingLimit[t * flavorCount + f] = max(0, quota.borrowingLimit)
+            }
+        }
+        return (
+            names, names.map { policy.tenants[$0]!.weight }, cohortNames,
+            names.map { name in policy.tenants[name]!.cohort.flatMap { cohortNumber.number($0) } ?? -1 }, nominal, borrowingLimit
+        )
+    }
+
+    /// What tenants hold (running replicas, except those on lost nodes): fair-share usage and quota
+    /// used; and, for backfill, when each running job frees which ready nodes.
+    static func holdings(
+        _ running: [RunningJob], nodes nodeRef: [String: NodeRef], tenantNumber: NameTable, flavorNumber: NameTable, quotaUnits: [QuotaUnit],
+        tenantCount: Int, withReleases: Bool
+    ) -> (usage: [Double], quotaUsed: [Int], releases: [[Release]], releaseNodes: [[Int32]]) {
+        let flavorCount = quotaUnits.count
+        let resourceCount = flavorCount + 2
+        var usage = Array(repeating: 0.0, count: tenantCount * resourceCount)
+        var quotaUsed = Array(repeating: 0, count: tenantCount * flavorCount)
+        var releases = Array(repeating: [Release](), count: flavorCount)
+        var releaseNodes = Array(repeating: [Int32](), count: flavorCount)
+        for job in running {
+            let flavor = flavorNumber.number(job.flavor) ?? -1
+            var held = 0
+            let first = flavor >= 0 ? releaseNodes[flavor].count : 0
+            for nodeID in job.nodes {
+                if let ref = nodeRef[nodeID] {
+                    if ref.lost { continue }
+                    if withReleases && ref.local >= 0 && ref.flavor == flavor { releaseNodes[flavor].append(Int32(ref.local)) }
+                }
+                held += 1  // a node the cluster does not list still counts: the replica holds capacity somewhere
+            }
+            if flavor >= 0 && releaseNodes[flavor].count > first {
+                releases[flavor].append(
+                    Release(
+                        end: job.endsBy.timeIntervalSince1970, need: job.perReplica, firstNode: Int32(first),
+                        nodeCount: Int32(releaseNodes[flavor].count - first)))
+            }
+            guard let t = tenantNumber.number(job.tenant), held > 0 else { continue }
+            let each = job.perReplica
+            if flavor >= 0 {
+                usage[t * resourceCount + flavor] += Double(held * each.gpus)
+                quotaUsed[t * flavorCount + flavor] += held * (quotaUnits[flavor] == .gpu ? each.gpus : each.cpu)
+            }
+            usage[t * resourceCount + flavorCount] += Double(held * each.cpu)
+            usage[t * resourceCount + flavorCount + 1] += Double(held * each.memoryGiB)
+        }
+        return (usage, quotaUsed, releases, releaseNodes)
+    }
+
+    /// Where a job stands in its (class, tenant) queue.
+    struct QueueKey: Comparable {
+        var group: UInt32
+        /// Within the unknown tenants' group: highest class first.
+        var rank: UInt32
+        var job: Int32
+        var submitted: Double
+        var idHigh: UInt64
+        var idLow: UInt64
+
+        static func < (a: QueueKey, b: QueueKey) -> Bool {
+            if a.group != b.group { return a.group < b.group }
+            if a.rank != b.rank { return a.rank < b.rank }
+            if a.submitted != b.submitted { return a.submitted < b.submitted }
+            if a.idHigh != b.idHigh { return a.idHigh < b.idHigh }
+            return a.idLow < b.idLow
+        }
+    }
+
+    /// The pending jobs' numbers, effective classes and queues. One sequential pass over the pending
+    /// set, a counting sort into (class, tenant) groups, then a sort of each group's flat keys (submit
+    /// time, then id): nothing compares through indexes scattered over the pending array.
+    /// `groupStart[g]..<groupStart[g + 1]` is group g (`class * tenantCount + tenant`) in `order`; the
+    /// last group holds the jobs of unknown tenants.
+    static func queues(
+        _ pending: [PendingJob], policy: SchedulingPolicy, tenantNumber: NameTable, tenantCount: Int, flavorNumber: NameTable,
+        quotaUnits: [QuotaUnit]
+    ) -> (jobTenant: [Int32], jobFlavor: [Int32], jobClass: [UInt8], order: [Int32], demands: [Demand], groupStart: [Int]) {
+        let count = pending.count
+        let now = policy.now.timeIntervalSince1970
+        var jobTenant = [Int32](repeating: -1, count: count)
+        var jobFlavor = [Int32](repeating: -1, count: count)
+        var jobClass = [UInt8](repeating: 0, count: count)
+        let classCount = SchedulingClass.allCases.count
+        let groups = classCount * tenantCount
+        var groupSize = Array(repeating: 0, count: groups + 1)
+        let interval = policy.agingInterval.flatMap { $0 > 0 ? $0 : nil }
+        var lastTenant: (name: String, number: Int32) = ("", -1)
+        var keys: [QueueKey] = []
+        keys.reserveCapacity(count)
+        var demandOfJob: [Demand] = []
+        demandOfJob.reserveCapacity(count)
+        let unitsAreGPUs = quotaUnits.map { $0 == .gpu }
+        let clamp = { (value: Int) in Int32(min(max(value, 0), Int(Int32.max))) }
+        for (i, job) in pending.enumerated() {
+            var level = job.priorityClass.rawValue
+            let submitted = job.submittedAt.timeIntervalSince1970
+            if let interval {
+                let waited = now - submitted
+                if waited >= interval { level += Int(min(waited / interval, Double(classCount))) }
+            }
+            level = min(level, SchedulingClass.critical.rawValue)
+            jobClass[i] = UInt8(level)
+            if job.tenant != lastTenant.name { lastTenant = (job.tenant, Int32(tenantNumber.number(job.tenant) ?? -1)) }
+            jobTenant[i] = lastTenant.number
+            let f = flavorNumber.number(job.flavor) ?? -1
+            jobFlavor[i] = Int32(f)
+            let known = lastTenant.number >= 0
+            let group = known ? level * tenantCount + Int(lastTenant.number) : groups
+            groupSize[group] += 1
+            let (high, low) = sortKey(job.id)
+            keys.append(
+                QueueKey(
+                    group: UInt32(group), rank: UInt32(known ? 0 : classCount - 1 - level), job: Int32(i), submitted: submitted,
+                    idHigh: high, idLow: low))
+            let replicas = max(1, min(job.replicas, Int(Int32.max)))
+            let each = job.perReplica
+            let unitsEach = f < 0 ? 0 : unitsAreGPUs[f] ? max(0, each.gpus) : max(0, each.cpu)
+            demandOfJob.append(
+                Demand(
+                    gpus: clamp(each.gpus), cpu: clamp(each.cpu), memoryGiB: clamp(each.memoryGiB), replicas: Int32(replicas),
+                    flavor: Int32(f), units: clamp(replicas * unitsEach), sameZone: job.sameZone,
+                    ends: now + Double(job.maxRuntimeSeconds)))
+        }
+        var groupStart = Array(repeating: 0, count: groups + 2)
+        for g in 0...groups { groupStart[g + 1] = groupStart[g] + groupSize[g] }
+        var grouped = keys
+        var fill = groupStart
+        for key in keys {
+            grouped[fill[Int(key.group)]] = key
+            fill[Int(key.group)] += 1
+        }
+        keys = []
+        for g in 0...groups where groupSize[g] > 1 { grouped[groupStart[g]..<groupStart[g + 1]].sort() }
+        let order = grouped.map(\.job)
+        let demands = grouped.map { demandOfJob[Int($0.job)] }
+        return (jobTenant, jobFlavor, jobClass, order, demands, groupStart)
+    }
+
+    /// A UUID as two integers that order like its bytes (and so like its string).
+    static func sortKey(_ id: UUID) -> (UInt64, UInt64) {
+        withUnsafeBytes(of: id.uuid) { bytes in
+            (
+                UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            )
+        }
+    }
+}

@@ -93,7 +93,15 @@ public enum SchedulingClass: Int, Sendable, Codable, CaseIterable, Comparable {
         }
     }
 
-    public var name: String { String(describing: self) }
+    public var name: String {
+        switch self {
+        case .batch: "batch"
+        case .low: "low"
+        case .normal: "normal"
+        case .high: "high"
+        case .critical: "critical"
+        }
+    }
 }
 
 /// A job waiting to be placed: a gang of `replicas` identical replicas.

@@ -34,10 +34,13 @@ declare -A credentials
 for worker in admission scheduler demo-worker; do
     credentials[$worker]="$(scripts/services.sh worker-env "$worker")"
 done
+port=9101  # each process serves Prometheus /metrics and /healthz on its own port
 for replica in 1 2; do
     for worker in admission scheduler demo-worker; do
-        (eval "${credentials[$worker]}"; exec "$bin/$worker") >"$logs/$worker-$replica.log" 2>&1 &
+        (eval "${credentials[$worker]}"; export AGENTMGR_METRICS_PORT=$port; exec "$bin/$worker") >"$logs/$worker-$replica.log" 2>&1 &
         pids+=($!)
+        echo "   $worker #$replica: metrics on http://127.0.0.1:$port/metrics"
+        port=$((port + 1))
     done
 done
 
@@ -73,6 +76,12 @@ echo
 echo "== why is a job waiting? (agentctl jobs why)"
 waiting="$("$bin/agentctl" jobs list --state pending --output json | python3 -c 'import json,sys; print(next((json.loads(l)["job_id"] for l in sys.stdin if l.strip()), ""))')"
 if [[ -n "$waiting" ]]; then "$bin/agentctl" jobs why "$waiting"; else echo "no job is waiting"; fi
+
+echo
+echo "== metrics: what admission #1 serves to Prometheus (http://127.0.0.1:9101/metrics)"
+sleep 5  # the gauges are sampled every 5 s
+python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9101/metrics", timeout=5).read().decode())' \
+    | grep -E '^agentmgr_(messages_(consumed|applied|dead_lettered)_total|queue_depth|outbox_backlog|handler_seconds_(count|sum))' || true
 
 echo
 echo "== stopping workers (SIGTERM: they drain and exit 0)"

@@ -16,6 +16,10 @@ public struct AgentConfig: Sendable, Equatable {
     public var maxAttempts: Int
     /// Database connections per process.
     public var databasePoolSize: Int
+    /// Port of the Prometheus `/metrics` and `/healthz` endpoint; 0 turns it off.
+    public var metricsPort: Int = 0
+    /// Address it listens on (0.0.0.0 in containers, so the scraper can reach it).
+    public var metricsAddress: String = "127.0.0.1"
     /// Resource flavors and simulated node pools (read by admission at start).
     public var flavorsFile: String = "config/flavors.json"
     public var clusterFile: String = "config/cluster.json"
@@ -50,6 +54,8 @@ public struct AgentConfig: Sendable, Equatable {
         if let prefix = environment["AGENTMGR_TOPOLOGY_PREFIX"], !prefix.isEmpty { config.topologyPrefix = prefix }
         if let file = environment["AGENTMGR_FLAVORS_FILE"], !file.isEmpty { config.flavorsFile = file }
         if let file = environment["AGENTMGR_CLUSTER_FILE"], !file.isEmpty { config.clusterFile = file }
+        try override(&config.metricsPort, "AGENTMGR_METRICS_PORT", 0...65_535, environment)
+        if let address = environment["AGENTMGR_METRICS_ADDRESS"], !address.isEmpty { config.metricsAddress = address }
         try override(&config.prefetch, "AGENTMGR_PREFETCH", 1...65_535, environment)
         try override(&config.batchSize, "AGENTMGR_BATCH_SIZE", 1...100_000, environment)
         try override(&config.maxAttempts, "AGENTMGR_MAX_ATTEMPTS", 1...1_000, environment)
@@ -79,6 +85,11 @@ public struct AgentConfig: Sendable, Equatable {
         if let value = file.database_url { databaseURL = value }
         if let value = file.topology_prefix { topologyPrefix = value }
         if let value = file.flavors_file { flavorsFile = value }
+        if let value = file.metrics_port {
+            guard (0...65_535).contains(value) else { throw ConfigError(path: path, reason: "metrics_port must be 0...65535") }
+            metricsPort = value
+        }
+        if let value = file.metrics_address { metricsAddress = value }
         if let value = file.cluster_file { clusterFile = value }
         if let value = file.consumer?.prefetch {
             guard (1...65_535).contains(value) else { throw ConfigError(path: path, reason: "consumer.prefetch must be 1...65535") }
@@ -109,6 +120,8 @@ public struct AgentConfig: Sendable, Equatable {
         var database_url: String?
         var topology_prefix: String?
         var flavors_file: String?
+        var metrics_port: Int?
+        var metrics_address: String?
         var cluster_file: String?
         var database_pool_size: Int?
         var consumer: Consumer?

@@ -100,6 +100,7 @@ final class ConsumerSession<Handler: MessageHandler> {
 
     func consume(until stop: StopSignal) throws {
         while !stop.isRequested {
+            loop.metrics.markAlive()
             guard let first = try consumer.nextDelivery(timeout: .milliseconds(250)) else {
                 deadLetterPublisher?.serviceHeartbeats()
                 continue
@@ -164,7 +165,10 @@ final class ConsumerSession<Handler: MessageHandler> {
                     try OutboxStore.write(events: context.events, messages: context.messages, in: db)
                     return seen.count
                 }
-                loop.metrics.handlerSeconds.record(ContinuousClock.now - started, count: pending.count)
+                let elapsed = ContinuousClock.now - started
+                loop.metrics.handlerSeconds.record(elapsed, count: pending.count)
+                loop.metrics.handlerLatency.observe(elapsed, count: pending.count)
+                loop.metrics.applied.add(applied)
                 loop.metrics.duplicates.add(pending.count - applied)
                 break
             } catch let failure as HandlerFailure {

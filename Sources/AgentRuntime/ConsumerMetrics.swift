@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A monotonically increasing count, safe to bump from any thread.
@@ -24,6 +25,14 @@ public final class DurationTotal: Sendable {
     public var totalSeconds: Double { Double(nanoseconds.load(ordering: .relaxed)) / 1e9 }
 }
 
+/// A value sampled now and then (queue depth, outbox backlog); -1 until first sampled.
+public final class Gauge: Sendable {
+    private let value = Atomic<Int>(-1)
+    public init() {}
+    public func set(_ newValue: Int) { value.store(newValue, ordering: .relaxed) }
+    public var current: Int { value.load(ordering: .relaxed) }
+}
+
 /// What a consumer did, shared by every consumer thread of a process.
 public final class ConsumerMetrics: Sendable {
     public let consumed = Counter()
@@ -34,6 +43,23 @@ public final class ConsumerMetrics: Sendable {
     public let reconnects = Counter()
     public let handlerSeconds = DurationTotal()
     public let published = Counter()
+    /// Per message: the time of the transaction that applied it.
+    public let handlerLatency = Histogram()
+    /// Messages ready in the input queue, as last sampled.
+    public let queueDepth = Gauge()
+    /// Outbox rows waiting for a relay, as last sampled.
+    public let outboxBacklog = Gauge()
+    /// Messages applied (not duplicates), for decisions per second.
+    public let applied = Counter()
+    /// Seconds since 1970 of the consumers' last loop turn (connected and polling).
+    private let alive = Atomic<Int>(0)
+
+    public func markAlive() { alive.store(Int(Date().timeIntervalSince1970), ordering: .relaxed) }
+
+    /// A consumer turned its loop within `seconds` (it is connected, not stuck in a retry).
+    public func isAlive(within seconds: Int = 30) -> Bool {
+        Int(Date().timeIntervalSince1970) - alive.load(ordering: .relaxed) <= seconds
+    }
 
     public init() {}
 }

@@ -33,7 +33,15 @@ public enum WorkerApp {
             ConsumerLoop(settings: settings, handler: handler, amqpURL: amqpURL, pool: pool, topology: topology, metrics: metrics, logger: logger)
         }
         let relay = OutboxRelay(amqpURL: amqpURL, databaseURL: config.databaseURL, pool: pool, metrics: metrics, logger: logger)
-        let service = WorkerService(name: name, loops: loops, relay: relay, background: background(pool, logger), logger: logger)
+        var tasks = background(pool, logger)
+        if config.metricsPort > 0 {
+            let server = MetricsServer(
+                address: config.metricsAddress, port: config.metricsPort, logger: logger,
+                metrics: { metrics.prometheusText(worker: name) }, healthy: { metrics.isAlive() })
+            let sampler = MetricsSampler(amqpURL: amqpURL, queue: queue.name, pool: pool, metrics: metrics, logger: logger)
+            tasks += [BackgroundTask(name: "metrics") { server.run(until: $0) }, BackgroundTask(name: "sampler") { sampler.run(until: $0) }]
+        }
+        let service = WorkerService(name: name, loops: loops, relay: relay, background: tasks, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

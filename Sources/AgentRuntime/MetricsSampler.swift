@@ -1,0 +1,42 @@
+import AMQP
+import Foundation
+import Logging
+import Postgres
+
+/// Samples the gauges that cost a round trip (input queue depth, outbox backlog) every few
+/// seconds, on its own connections, so scrapes never wait on the broker or the database.
+final class MetricsSampler: Sendable {
+    let amqpURL: AMQPURL
+    let queue: String
+    let pool: PostgresPool
+    let metrics: ConsumerMetrics
+    let logger: Logger
+    let interval: Duration
+
+    init(amqpURL: AMQPURL, queue: String, pool: PostgresPool, metrics: ConsumerMetrics, logger: Logger, interval: Duration = .seconds(5)) {
+        self.amqpURL = amqpURL
+        self.queue = queue
+        self.pool = pool
+        self.metrics = metrics
+        self.logger = logger
+        self.interval = interval
+    }
+
+    func run(until stop: StopSignal) {
+        var connection: AMQPConnection?
+        while !stop.isRequested {
+            do {
+                if connection?.isOpen != true { connection = try AMQPConnection(url: amqpURL) }
+                metrics.queueDepth.set(try connection!.messageCount(queue: queue))
+            } catch {
+                connection = nil
+            }
+            if let backlog = try? pool.withConnection({ try $0.query("SELECT count(*) FROM outbox")[0].decode(0, as: Int.self) }) {
+                metrics.outboxBacklog.set(backlog)
+            }
+            let deadline = ContinuousClock.now + interval
+            while !stop.isRequested, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        connection?.close()
+    }
+}

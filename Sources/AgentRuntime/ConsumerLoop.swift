@@ -210,8 +210,13 @@ final class ConsumerSession<Handler: MessageHandler> {
 
     private func rejectMalformed(_ delivery: AMQPDelivery, reason: String) throws {
         let loop = self.loop
+        // The hook's effects are recorded once per malformed message: a redelivery (crash before
+        // the dead-letter publish or the ack) finds its inbox row and only dead-letters again.
+        let body = String(decoding: delivery.body.prefix(65_536), as: UTF8.self)
+        let key = "malformed-" + StableID.hex("\(delivery.properties.messageID ?? "")\u{0}\(delivery.properties.correlationID ?? "")\u{0}\(body)")
         do {
             try loop.pool.transaction { db in
+                guard try !Inbox.claim([key], consumer: loop.settings.consumerName, in: db).isEmpty else { return }
                 let context = HandlerContext(db: db, producer: loop.settings.consumerName, topology: loop.topology)
                 try loop.handler.malformed(delivery, reason: reason, context: context)
                 try OutboxStore.write(events: context.events, messages: context.messages, in: db)

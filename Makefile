@@ -13,7 +13,7 @@ SHELL := /bin/bash
 
 SERVICES := scripts/services.sh
 
-.PHONY: run test build bench-scheduler services services-stop services-status clean
+.PHONY: run test build bench bench-scheduler services services-stop services-status clean
 
 run:
 	@scripts/run.sh
@@ -23,6 +23,11 @@ test:
 
 build:
 	@swift build
+
+# The end-to-end pipeline: services, release workers, thousands of simulated nodes, a fixed-rate
+# and a flat-out run; bench/results.json and a table (about 4 minutes; see docs/benchmarks.md).
+bench:
+	@scripts/bench.sh
 
 # The scheduling decision's cost per placement and memory per pending job (release build; a few
 # minutes). Figures go to docs/benchmarks.md.

@@ -60,6 +60,12 @@ let package = Package(
         // The scheduling decision: a pure function of cluster state, pending jobs and policy.
         .target(name: "Scheduling"),
         .executableTarget(name: "scheduler-bench", dependencies: ["Scheduling"]),
+        // The end-to-end benchmark (`make bench`): the real pipeline, measured from PostgreSQL and /proc.
+        .executableTarget(
+            name: "e2e-bench",
+            dependencies: [
+                "Admission", "AgentCore", "AMQP", "Postgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // The scheduler worker's slice: pending jobs, nodes, allocations, leadership, the decision loop.
         .target(name: "SchedulerWorker", dependencies: ["Scheduling", "AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
         .executableTarget(name: "scheduler", dependencies: ["SchedulerWorker", "AgentRuntime", "AgentCore"]),

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# `make bench`: the end-to-end benchmark (docs/benchmarks.md, "End-to-end benchmark"). Starts the
+# private broker and database, builds in release mode, sets up a bench registry and ~5,000
+# simulated nodes, starts the admission and scheduler workers (release binaries, each with its own
+# credentials and metrics port), runs e2e-bench at a fixed offered rate and then as fast as it goes,
+# writes bench/results.json and prints a Markdown table, then stops the workers (SIGTERM).
+# The services are left running (make services-stop ends them).
+#
+# Knobs (environment): BENCH_RATE (1000 jobs/s), BENCH_DURATION (20 s), BENCH_JOBS (20000, the
+# as-fast-as-it-goes run), BENCH_BATCH (50), BENCH_REPLICAS (1 or 2 per worker; default 1),
+# BENCH_NODES (~5000 total), BENCH_TIMEOUT (300 s per run), BENCH_METRICS_PORT (first port, 9201),
+# BENCH_SERVICES (the services script, default scripts/services.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+rate="${BENCH_RATE:-1000}"
+duration="${BENCH_DURATION:-20}"
+jobs="${BENCH_JOBS:-20000}"
+batch="${BENCH_BATCH:-50}"
+replicas="${BENCH_REPLICAS:-1}"
+nodes="${BENCH_NODES:-5000}"
+timeout="${BENCH_TIMEOUT:-300}"
+port="${BENCH_METRICS_PORT:-9201}"
+services="${BENCH_SERVICES:-scripts/services.sh}"
+data="$(cd "$(dirname "$services")/.." && pwd -P)/.data"
+run_id="bench-$(date -u +%Y%m%dt%H%M%S)-$RANDOM"
+
+echo "== starting RabbitMQ and PostgreSQL (private, under $data/)"
+eval "$(bash "$services" start)"
+export AGENTMGR_AMQP_URL AGENTMGR_DATABASE_URL
+
+echo "== building (release)"
+swift build -c release 2>&1 | grep -E "error|warning: unre|Build complete" || true
+bin="$(swift build -c release --show-bin-path)"
+for tool in agentctl admission scheduler e2e-bench; do
+    [[ -x "$bin/$tool" ]] || { echo "missing $bin/$tool (build failed?)" >&2; exit 1; }
+done
+logs=.data/logs
+mkdir -p "$logs" bench
+
+echo "== migrating the database"
+"$bin/agentctl" migrate
+
+echo "== registry: the sample tenants, and bench-a/bench-b/bench-c (weights 1/2/3, cohort bench, large quotas, no budget)"
+AGENTCTL="$bin/agentctl" examples/setup-registry.sh >/dev/null
+flavors="$(python3 -c 'import json; print(" ".join(f["name"] for f in json.load(open("config/flavors.json"))["flavors"]))')"
+weight=1
+for tenant in bench-a bench-b bench-c; do
+    "$bin/agentctl" tenants show "$tenant" >/dev/null 2>&1 || "$bin/agentctl" tenants create "$tenant" --weight "$weight" --cohort bench >/dev/null
+    for flavor in $flavors; do
+        "$bin/agentctl" tenants set-quota "$tenant" --flavor "$flavor" --nominal 1000000 >/dev/null
+    done
+    if ! "$bin/agentctl" agents versions bench-trainer --tenant "$tenant" --output json 2>/dev/null | grep -q '"version":"1.0.0"'; then
+        "$bin/agentctl" agents register bench-trainer@1.0.0 --tenant "$tenant" --image registry.example/bench/trainer:1.0.0 \
+            --framework pytorch --flavor gpu-v100 --gpus 1 --cpu 8 --memory-gib 32 --description "e2e benchmark agent" >/dev/null
+    fi
+    weight=$((weight + 1))
+done
+
+echo "== simulated cluster: the PAI inventory (1,897 nodes) plus 8-GPU pools up to ~$nodes nodes"
+count_nodes() {
+    "$bin/agentctl" nodes list --output json 2>/dev/null | python3 -c 'import json,sys; print(sum(json.loads(l)["nodes"] for l in sys.stdin if l.strip()))'
+}
+existing="$(count_nodes)"
+if ! "$bin/agentctl" nodes list --output json 2>/dev/null | grep -q '"pool":"p100"'; then
+    "$bin/agentctl" nodes import-cluster --scale 1 | tail -1
+    existing="$(count_nodes)"
+fi
+missing=$((nodes - existing))
+if ((missing > 0)); then
+    # Spread the extra nodes over the 8-GPU flavors (bench pools, 4 zones).
+    per=$(((missing + 2) / 3))
+    for flavor in gpu-v100 gpu-v100m32 gpu-misc; do
+        count=$((missing < per ? missing : per))
+        ((count > 0)) || continue
+        "$bin/agentctl" nodes add --pool "bench-${flavor#gpu-}-$existing" --flavor "$flavor" --count "$count" \
+            --gpus 8 --cpu 96 --memory-gib 512 --zones 4 | sed 's/^/   /'
+        missing=$((missing - count))
+    done
+fi
+echo "   $(count_nodes) nodes"
+
+pids=()
+procs=()
+stop_workers() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        if wait "$pid"; then :; else echo "worker $pid exited with status $?" >&2; fi
+    done
+    pids=()
+}
+trap stop_workers EXIT
+
+echo "== starting workers ($replicas replica(s) each of admission and scheduler, release; logs in $logs/)"
+declare -A credentials
+for worker in admission scheduler; do
+    credentials[$worker]="$(bash "$services" worker-env "$worker")"
+done
+for ((replica = 1; replica <= replicas; replica++)); do
+    for worker in admission scheduler; do
+        (eval "${credentials[$worker]}"; export AGENTMGR_METRICS_PORT=$port; exec "$bin/$worker") >"$logs/bench-$worker-$replica.log" 2>&1 &
+        pids+=($!)
+        procs+=(--process "$worker-$replica=$!")
+        echo "   $worker #$replica: pid $!, metrics on http://127.0.0.1:$port/metrics"
+        port=$((port + 1))
+    done
+done
+# Wait until every worker answers /healthz (at most 60 s).
+for ((i = 0; i < 120; i++)); do
+    ready=0
+    for ((p = ${BENCH_METRICS_PORT:-9201}; p < port; p++)); do
+        python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$p/healthz', timeout=1)" 2>/dev/null && ready=$((ready + 1))
+    done
+    ((ready == ${#pids[@]})) && break
+    sleep 0.5
+done
+sleep 2  # let the scheduler take leadership and load the cluster
+
+broker_pid="$(head -n1 "$data/rabbitmq/rabbitmq.pid" 2>/dev/null | tr -dc 0-9 || true)"
+postgres_pid="$(head -n1 "$data/postgres/data/postmaster.pid" 2>/dev/null | tr -dc 0-9 || true)"
+extra=()
+[[ -n "$broker_pid" ]] && extra+=(--broker-pid "$broker_pid")
+[[ -n "$postgres_pid" ]] && extra+=(--postgres-pid "$postgres_pid")
+
+rm -f bench/results.json
+status=0
+echo
+echo "== 1. fixed offered rate: $rate jobs/s for $duration s (run $run_id)"
+"$bin/e2e-bench" --mode fixed_rate --rate "$rate" --duration "$duration" --batch "$batch" --run-id "$run_id" \
+    --timeout "$timeout" --release-previous "${procs[@]}" "${extra[@]}" >/dev/null || status=$?
+echo
+echo "== 2. as fast as it goes: $jobs jobs"
+"$bin/e2e-bench" --mode max_rate --rate 0 --jobs "$jobs" --batch "$batch" --run-id "$run_id" \
+    --timeout "$timeout" --release-previous "${procs[@]}" "${extra[@]}" || status=$?
+
+echo
+echo "== where the time goes: handler latency per worker (agentmgr_handler_seconds, since start)"
+for ((p = ${BENCH_METRICS_PORT:-9201}; p < port; p++)); do
+    python3 - "$p" <<'PY' || true
+import sys, urllib.request
+port = sys.argv[1]
+try:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+except Exception as error:
+    print(f"   :{port} no metrics ({error})"); sys.exit()
+total = {}
+for line in text.splitlines():
+    if line.startswith("agentmgr_handler_seconds_sum") or line.startswith("agentmgr_handler_seconds_count") \
+            or line.startswith("agentmgr_messages_consumed_total"):
+        name, value = line.rsplit(" ", 1)
+        key = name.split("{")[0]
+        total[key] = total.get(key, 0.0) + float(value)
+count = total.get("agentmgr_handler_seconds_count", 0)
+mean = total.get("agentmgr_handler_seconds_sum", 0) / count * 1000 if count else 0
+print(f"   :{port} consumed {int(total.get('agentmgr_messages_consumed_total', 0))}; mean agentmgr_handler_seconds {mean:.2f} ms"
+      " (the batch transaction that applied each message, as each message saw it)")
+PY
+done
+
+echo
+echo "== stopping workers (SIGTERM)"
+stop_workers
+trap - EXIT
+echo "results: bench/results.json (figures and profile notes: docs/benchmarks.md)"
+exit "$status"

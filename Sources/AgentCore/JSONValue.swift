@@ -57,8 +57,10 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
 /// The one JSON configuration used on the wire and in the database: snake_case keys are spelled out
 /// by each type's CodingKeys, dates are ISO 8601 with fractional seconds, output keys are sorted.
+/// One shared encoder and decoder (Foundation's are Sendable and reentrant): building them anew
+/// for each call cost several allocations per event on every worker's hot path.
 public enum JSONCoding {
-    public static var encoder: JSONEncoder {
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -66,9 +68,9 @@ public enum JSONCoding {
             try container.encode(ISO8601.string(from: date))
         }
         return encoder
-    }
+    }()
 
-    public static var decoder: JSONDecoder {
+    public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
@@ -80,7 +82,7 @@ public enum JSONCoding {
             return date
         }
         return decoder
-    }
+    }()
 }
 
 /// ISO 8601 times: written in UTC with milliseconds (`2026-11-24T21:55:00.123Z`); read with any

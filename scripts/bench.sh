@@ -80,31 +80,14 @@ if ((missing > 0)); then
 fi
 echo "   $(count_nodes) nodes"
 
-pids=()
-procs=()
-stop_workers() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        if wait "$pid"; then :; else echo "worker $pid exited with status $?" >&2; fi
-    done
-    pids=()
-}
+source scripts/workers.sh
 trap stop_workers EXIT
 
 echo "== starting workers ($replicas replica(s) each of admission and scheduler, release; logs in $logs/)"
-declare -A credentials
-for worker in admission scheduler; do
-    credentials[$worker]="$(bash "$services" worker-env "$worker")"
-done
-for ((replica = 1; replica <= replicas; replica++)); do
-    for worker in admission scheduler; do
-        (eval "${credentials[$worker]}"; export AGENTMGR_METRICS_PORT=$port; exec "$bin/$worker") >"$logs/bench-$worker-$replica.log" 2>&1 &
-        pids+=($!)
-        procs+=(--process "$worker-$replica=$!")
-        echo "   $worker #$replica: pid $!, metrics on http://127.0.0.1:$port/metrics"
-        port=$((port + 1))
-    done
-done
+start_workers "$services" "$bin" "$logs" bench- "$port" "$replicas" admission scheduler
+port=$next_port
+procs=()
+for entry in "${started[@]}"; do procs+=(--process "$entry"); done
 # Wait until every worker answers /healthz (at most 60 s).
 for ((i = 0; i < 120; i++)); do
     ready=0

@@ -18,31 +18,13 @@ mkdir -p "$logs"
 echo "== migrating the database"
 "$bin/agentctl" migrate
 
-pids=()
-stop_workers() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        if wait "$pid"; then :; else echo "worker $pid exited with status $?" >&2; fi
-    done
-    pids=()
-}
+source scripts/workers.sh
 trap stop_workers EXIT
 
 echo "== starting workers (2 replicas each of admission, scheduler and demo-worker; logs in $logs/)"
-# Each worker connects as itself: its own broker user and database role, allowed only its slice.
-declare -A credentials
-for worker in admission scheduler demo-worker; do
-    credentials[$worker]="$(scripts/services.sh worker-env "$worker")"
-done
-port=9101  # each process serves Prometheus /metrics and /healthz on its own port
-for replica in 1 2; do
-    for worker in admission scheduler demo-worker; do
-        (eval "${credentials[$worker]}"; export AGENTMGR_METRICS_PORT=$port; exec "$bin/$worker") >"$logs/$worker-$replica.log" 2>&1 &
-        pids+=($!)
-        echo "   $worker #$replica: metrics on http://127.0.0.1:$port/metrics"
-        port=$((port + 1))
-    done
-done
+# Each worker connects as itself: its own broker user and database role, allowed only its slice;
+# each process serves Prometheus /metrics and /healthz on its own port from 9101.
+start_workers scripts/services.sh "$bin" "$logs" "" 9101 2 admission scheduler demo-worker
 
 echo
 echo "== 1. the consumer runtime: demo.task events through demo-worker, exactly once"

@@ -58,34 +58,25 @@ struct Nodes: ParsableCommand {
         }
     }
 
-    struct Cordon: ParsableCommand {
+    struct Cordon: NodeStateCommand {
+        static let state = "cordoned"
         static let configuration = CommandConfiguration(abstract: "Stop placing new work on a node.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Node id.") var node: String
-        func run() throws {
-            try options.withNodeRegistry { try $0.setState(node: node, "cordoned") }
-            print("node \(node) cordoned")
-        }
     }
 
-    struct Drain: ParsableCommand {
+    struct Drain: NodeStateCommand {
+        static let state = "draining"
         static let configuration = CommandConfiguration(abstract: "Stop placing new work on a node and move its work off.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Node id.") var node: String
-        func run() throws {
-            try options.withNodeRegistry { try $0.setState(node: node, "draining") }
-            print("node \(node) draining")
-        }
     }
 
-    struct Uncordon: ParsableCommand {
+    struct Uncordon: NodeStateCommand {
+        static let state = "ready"
         static let configuration = CommandConfiguration(abstract: "Make a node ready for new work again.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Node id.") var node: String
-        func run() throws {
-            try options.withNodeRegistry { try $0.setState(node: node, "ready") }
-            print("node \(node) ready")
-        }
     }
 
     struct List: ParsableCommand {
@@ -105,5 +96,19 @@ struct Nodes: ParsableCommand {
             }
             print(pools.isEmpty ? "no nodes (agentctl nodes add, or nodes import-cluster)" : table.render())
         }
+    }
+}
+
+/// cordon, drain, uncordon: the same change with a different target state.
+protocol NodeStateCommand: ParsableCommand {
+    static var state: String { get }
+    var options: GlobalOptions { get }
+    var node: String { get }
+}
+
+extension NodeStateCommand {
+    func run() throws {
+        try options.withNodeRegistry { try $0.setState(node: node, Self.state) }
+        print("node \(node) \(Self.state)")
     }
 }

@@ -1,0 +1,36 @@
+# Sourced by scripts/run.sh and scripts/bench.sh: start workers, each as itself (its own broker user
+# and database role from `services.sh worker-env`, its own metrics port), and stop them gracefully.
+#
+#   start_workers SERVICES_SCRIPT BIN_DIR LOG_DIR LOG_PREFIX FIRST_PORT REPLICAS WORKER...
+# sets: pids (all started), started ("worker-replica=pid" each), next_port (first port not used).
+
+pids=()
+started=()
+
+stop_workers() {  # SIGTERM: they finish what they hold, publish their outbox, exit 0
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        if wait "$pid"; then :; else echo "worker $pid exited with status $?" >&2; fi
+    done
+    pids=()
+}
+
+start_workers() {
+    local services="$1" bin="$2" logs="$3" prefix="$4" port="$5" replicas="$6" replica worker
+    shift 6
+    local -A credentials
+    for worker in "$@"; do
+        credentials[$worker]="$(bash "$services" worker-env "$worker")"
+    done
+    for ((replica = 1; replica <= replicas; replica++)); do
+        for worker in "$@"; do
+            (eval "${credentials[$worker]}"; export AGENTMGR_METRICS_PORT=$port; exec "$bin/$worker") \
+                >"$logs/$prefix$worker-$replica.log" 2>&1 &
+            pids+=($!)
+            started+=("$worker-$replica=$!")
+            echo "   $worker #$replica: pid $!, metrics on http://127.0.0.1:$port/metrics"
+            port=$((port + 1))
+        done
+    done
+    next_port=$port
+}

@@ -44,42 +44,85 @@ public final class AdmissionHandler: MessageHandler {
     }
 
     public func handle(_ request: AdmissionRequest, context: HandlerContext) throws {
+        try handleBatch([request], context: context)
+    }
+
+    /// Decides a batch in a fixed number of statements: lock the keys, read earlier decisions,
+    /// lock and read the tenants, read agent versions and dependencies, decide each request in
+    /// order in memory (later requests see what earlier ones reserved), write the decisions.
+    public func handleBatch(_ requests: [AdmissionRequest], context: HandlerContext) throws {
         let db = context.db
-        try AdmissionStore.lockKey(request.idempotencyKey, tenant: request.spec.tenant, in: db)
-        if let earlier = try AdmissionStore.existingDecision(request.idempotencyKey, tenant: request.spec.tenant, in: db) {
-            try reply(earlier, to: request, context: context)
-            return
-        }
         let now = Date()
-        let admissionContext = try AdmissionStore.context(for: request.spec, catalog: try catalog(db), now: now, in: db)
-        let decision = AdmissionPolicy.decide(
-            spec: request.spec, problems: request.problems, context: admissionContext, jobID: UUID())
+        let keys = requests.map { AdmissionStore.TenantKey(tenant: $0.spec.tenant, key: $0.idempotencyKey) }
+        try AdmissionStore.lockKeys(keys, in: db)
+        var decided = try AdmissionStore.existingDecisions(keys, in: db)
+        let undecided = requests.indices.filter { decided[keys[$0]] == nil }.map { requests[$0] }
+        var tenants = try AdmissionStore.tenants(Set(undecided.map(\.spec.tenant)), now: now, in: db)
+        let versions = try AdmissionStore.versions(
+            Set(undecided.filter { tenants[$0.spec.tenant] != nil }.map { AdmissionStore.TenantKey(tenant: $0.spec.tenant, key: $0.spec.agent) }),
+            in: db)
+        var dependencies = try AdmissionStore.dependencies(Set(undecided.flatMap(\.spec.dependsOn)), in: db)
+        let catalog = try catalog(db)
+
+        var decisions = AdmissionStore.Decisions()
+        for (index, request) in requests.enumerated() {
+            do {
+                if let earlier = decided[keys[index]] {
+                    try reply(earlier, to: request, context: context)
+                    continue
+                }
+                let spec = request.spec
+                let tenant = tenants[spec.tenant]
+                let admissionContext = AdmissionContext(
+                    tenant: tenant?.record, agentVersions: versions[AdmissionStore.TenantKey(tenant: spec.tenant, key: spec.agent)] ?? [],
+                    catalog: catalog, cohortNominal: tenant?.cohortNominal ?? [:], reservedThisMonth: tenant?.reservedThisMonth ?? 0,
+                    reservedTotal: tenant?.reservedTotal ?? 0, dependencies: dependencies)
+                let decision = AdmissionPolicy.decide(spec: spec, problems: request.problems, context: admissionContext, jobID: UUID())
+                let answer = try announce(decision, for: request, now: now, context: context)
+                var repeated = answer
+                repeated.duplicate = true
+                decided[keys[index]] = repeated  // the same key again in this batch gets this decision
+                switch decision {
+                case .admitted(let job):
+                    decisions.admitted.append((job, request.idempotencyKey, request.submittedAt))
+                    tenants[spec.tenant]?.reservedThisMonth += job.projectedCost
+                    tenants[spec.tenant]?.reservedTotal += job.projectedCost
+                    dependencies[job.id] = spec.tenant
+                case .rejected(let reasons):
+                    decisions.rejected.append((keys[index], spec.priorityClass, reasons))
+                }
+            } catch {
+                throw MessageFailure(index: index, error: error)
+            }
+        }
+        try AdmissionStore.record(decisions, now: now, in: db)
+    }
+
+    /// Emits the decision's event and answers the sender; returns the answer.
+    private func announce(_ decision: AdmissionDecision, for request: AdmissionRequest, now: Date, context: HandlerContext) throws
+        -> AdmissionReply
+    {
         let correlation = request.correlationID.flatMap(UUID.init(uuidString:))
+        let answer: AdmissionReply
         switch decision {
         case .admitted(let job):
-            try AdmissionStore.recordAdmitted(job, key: request.idempotencyKey, submittedAt: request.submittedAt, now: now, in: db)
             let event = EventEnvelope(
                 type: "job.admitted", producer: Self.workerName, tenant: job.spec.tenant,
                 subjects: ["job": job.id.uuidString.lowercased(), "agent": "\(job.spec.agent)@\(job.spec.agentVersion)"],
                 correlationID: correlation ?? job.id, payload: try JSONValue(encoding: JobAdmittedPayload(job, request: request)))
             try context.emit(event, priority: job.spec.priorityClass.messagePriority)
-            try reply(
-                AdmissionReply(
-                    idempotencyKey: request.idempotencyKey, decision: .admitted, jobID: job.id.uuidString.lowercased(),
-                    tenant: job.spec.tenant, priorityClass: job.spec.priorityClass.rawValue, projectedCost: job.projectedCost.moneyText,
-                    decidedAt: now),
-                to: request, context: context)
+            answer = AdmissionReply(
+                idempotencyKey: request.idempotencyKey, decision: .admitted, jobID: job.id.uuidString.lowercased(),
+                tenant: job.spec.tenant, priorityClass: job.spec.priorityClass.rawValue, projectedCost: job.projectedCost.moneyText,
+                decidedAt: now)
         case .rejected(let reasons):
-            try AdmissionStore.recordRejected(
-                key: request.idempotencyKey, tenant: request.spec.tenant, priorityClass: request.spec.priorityClass, reasons: reasons, now: now,
-                in: db)
             try emitRejected(key: request.idempotencyKey, tenant: request.spec.tenant, reasons: reasons, correlation: correlation, context: context)
-            try reply(
-                AdmissionReply(
-                    idempotencyKey: request.idempotencyKey, decision: .rejected, tenant: request.spec.tenant,
-                    priorityClass: request.spec.priorityClass.rawValue, reasons: reasons, decidedAt: now),
-                to: request, context: context)
+            answer = AdmissionReply(
+                idempotencyKey: request.idempotencyKey, decision: .rejected, tenant: request.spec.tenant,
+                priorityClass: request.spec.priorityClass.rawValue, reasons: reasons, decidedAt: now)
         }
+        try reply(answer, to: request, context: context)
+        return answer
     }
 
     /// Malformed requests are dead-lettered by the runtime; the sender still gets a rejection.

@@ -2,39 +2,67 @@ import AgentCore
 import Foundation
 import Postgres
 
-/// The admission worker's SQL: reading what a decision needs and recording the decision. Runs in
-/// the consumer runtime's transaction.
+/// The admission worker's SQL, set-based: a batch of requests costs the same handful of
+/// statements whatever its size (no round trip per request). Runs in the consumer runtime's
+/// transaction.
 enum AdmissionStore {
-    /// Serializes decisions on one tenant's idempotency key across replicas, for this transaction.
-    static func lockKey(_ key: String, tenant: String, in db: PostgresConnection) throws {
-        try db.query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7))", [tenant, key])
+    /// A request's identity: idempotency keys are scoped by the tenant named in the request.
+    struct TenantKey: Hashable {
+        var tenant: String
+        var key: String
     }
 
-    static func existingDecision(_ key: String, tenant: String, in db: PostgresConnection) throws -> AdmissionReply? {
+    /// What a decision needs to know about a tenant, read once per batch.
+    struct TenantState {
+        var record: TenantRecord
+        var cohortNominal: [String: Int]
+        var reservedThisMonth: Decimal
+        var reservedTotal: Decimal
+    }
+
+    /// Serializes decisions on these keys across replicas until commit. Locks are taken in hash
+    /// order, so two replicas with overlapping batches cannot deadlock on them.
+    static func lockKeys(_ keys: [TenantKey], in db: PostgresConnection) throws {
+        try db.query(
+            """
+            SELECT pg_advisory_xact_lock(h) FROM (
+                SELECT DISTINCT hashtextextended(t || '/' || k, 7) AS h FROM unnest($1::text[], $2::text[]) AS u(t, k) ORDER BY 1
+            ) locks
+            """, [keys.map(\.tenant), keys.map(\.key)])
+    }
+
+    /// Decisions already made for any of these keys (a repeated request gets the first one).
+    static func existingDecisions(_ keys: [TenantKey], in db: PostgresConnection) throws -> [TenantKey: AdmissionReply] {
         let rows = try db.query(
             """
-            SELECT decision, job_id::text, tenant, priority_class, projected_cost, reasons::text, decided_at
-            FROM admission_requests WHERE tenant = $1 AND idempotency_key = $2
-            """, [tenant, key])
-        guard let row = rows.first else { return nil }
-        return AdmissionReply(
-            idempotencyKey: key, decision: AdmissionReply.Decision(rawValue: try row.decode(0)) ?? .rejected,
-            jobID: try row.decodeIfPresent(1, as: String.self), tenant: try row.decodeIfPresent(2, as: String.self),
-            priorityClass: try row.decodeIfPresent(3, as: String.self),
-            projectedCost: try row.decodeIfPresent(4, as: Decimal.self)?.moneyText,
-            reasons: try JSONCoding.decoder.decode([Rejection].self, from: Data(try row.decode(5, as: String.self).utf8)),
-            duplicate: true, decidedAt: try row.decode(6))
+            SELECT a.tenant, a.idempotency_key, a.decision, a.job_id::text, a.priority_class, a.projected_cost, a.reasons::text,
+                   a.decided_at
+            FROM admission_requests a JOIN unnest($1::text[], $2::text[]) AS u(t, k) ON a.tenant = u.t AND a.idempotency_key = u.k
+            """, [keys.map(\.tenant), keys.map(\.key)])
+        var decisions: [TenantKey: AdmissionReply] = [:]
+        for row in rows {
+            let key = TenantKey(tenant: try row.decode(0), key: try row.decode(1))
+            decisions[key] = AdmissionReply(
+                idempotencyKey: key.key, decision: AdmissionReply.Decision(rawValue: try row.decode(2)) ?? .rejected,
+                jobID: try row.decodeIfPresent(3, as: String.self), tenant: key.tenant,
+                priorityClass: try row.decodeIfPresent(4, as: String.self),
+                projectedCost: try row.decodeIfPresent(5, as: Decimal.self)?.moneyText,
+                reasons: try JSONCoding.decoder.decode([Rejection].self, from: Data(try row.decode(6, as: String.self).utf8)),
+                duplicate: true, decidedAt: try row.decode(7))
+        }
+        return decisions
     }
 
-    /// The tenant (locked until commit, so concurrent decisions on one tenant's budget serialize),
-    /// its quotas, its cohort's quotas and its reserved spend; the agent's versions; dependencies.
-    static func context(for spec: JobSpec, catalog: Catalog, now: Date, in db: PostgresConnection) throws -> AdmissionContext {
-        var context = AdmissionContext(tenant: nil, agentVersions: [], catalog: catalog)
+    /// The tenants (locked until commit, so concurrent decisions on one tenant's budget
+    /// serialize), with their quotas, their cohorts' quotas and their reserved spend.
+    static func tenants(_ names: Set<String>, now: Date, in db: PostgresConnection) throws -> [String: TenantState] {
+        guard !names.isEmpty else { return [:] }
+        let names = names.sorted()  // one lock order on every replica
         // Lock first, read after, in separate statements: under READ COMMITTED a statement's
         // snapshot predates the lock wait, so reading spend in the locking statement could miss
         // what the replica that held the lock just reserved.
-        try db.query("SELECT 1 FROM tenants WHERE name = $1 FOR UPDATE", [spec.tenant])
-        let tenantRows = try db.query(
+        try db.query("SELECT 1 FROM tenants WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE", [names])
+        let rows = try db.query(
             """
             SELECT t.name, t.weight, t.cohort, t.monthly_budget, t.total_budget, t.active,
                    coalesce((SELECT json_object_agg(q.flavor, json_build_object('nominal', q.nominal,
@@ -47,63 +75,109 @@ enum AdmissionStore {
                                  GROUP BY q.flavor) c), '{}')::text,
                    coalesce((SELECT reserved FROM tenant_spend WHERE tenant = t.name AND period = $2), 0),
                    coalesce((SELECT reserved FROM tenant_spend WHERE tenant = t.name AND period = 'total'), 0)
-            FROM tenants t WHERE t.name = $1
-            """, [spec.tenant, budgetPeriod(now)])
-        if let row = tenantRows.first {
-            context.tenant = TenantRecord(
+            FROM tenants t WHERE t.name = ANY($1::text[])
+            """, [names, budgetPeriod(now)])
+        var tenants: [String: TenantState] = [:]
+        for row in rows {
+            let record = TenantRecord(
                 name: try row.decode(0), weight: try row.decode(1), cohort: try row.decodeIfPresent(2, as: String.self),
                 monthlyBudget: try row.decodeIfPresent(3, as: Decimal.self), totalBudget: try row.decodeIfPresent(4, as: Decimal.self),
                 active: try row.decode(5),
                 quotas: try JSONCoding.decoder.decode([String: Quota].self, from: Data(try row.decode(6, as: String.self).utf8)))
-            context.cohortNominal = try JSONCoding.decoder.decode([String: Int].self, from: Data(try row.decode(7, as: String.self).utf8))
-            context.reservedThisMonth = try row.decode(8)
-            context.reservedTotal = try row.decode(9)
-            context.agentVersions = try RegistryStore.versions(tenant: spec.tenant, agent: spec.agent, in: db)
+            tenants[record.name] = TenantState(
+                record: record,
+                cohortNominal: try JSONCoding.decoder.decode([String: Int].self, from: Data(try row.decode(7, as: String.self).utf8)),
+                reservedThisMonth: try row.decode(8), reservedTotal: try row.decode(9))
         }
-        if !spec.dependsOn.isEmpty {
-            for row in try db.query("SELECT id, tenant FROM jobs WHERE id = ANY($1::uuid[])", [spec.dependsOn]) {
-                context.dependencies[try row.decode(0, as: UUID.self)] = try row.decode(1, as: String.self)
-            }
-        }
-        return context
+        return tenants
     }
 
-    static func recordAdmitted(_ job: AdmittedJob, key: String, submittedAt: Date, now: Date, in db: PostgresConnection) throws {
-        let spec = job.spec
+    /// Every version of each (tenant, agent), in registration order.
+    static func versions(_ agents: Set<TenantKey>, in db: PostgresConnection) throws -> [TenantKey: [AgentVersionRecord]] {
+        guard !agents.isEmpty else { return [:] }
+        let agents = Array(agents)
+        var versions: [TenantKey: [AgentVersionRecord]] = [:]
+        for record in try RegistryStore.versions(of: agents.map { ($0.tenant, $0.key) }, in: db) {
+            versions[TenantKey(tenant: record.tenant, key: record.agent), default: []].append(record)
+        }
+        return versions
+    }
+
+    /// Of these job ids, those that exist, with their tenant.
+    static func dependencies(_ ids: Set<UUID>, in db: PostgresConnection) throws -> [UUID: String] {
+        guard !ids.isEmpty else { return [:] }
+        var found: [UUID: String] = [:]
+        for row in try db.query("SELECT id, tenant FROM jobs WHERE id = ANY($1::uuid[])", [Array(ids)]) {
+            found[try row.decode(0, as: UUID.self)] = try row.decode(1, as: String.self)
+        }
+        return found
+    }
+
+    /// A batch's decisions, written in three statements.
+    struct Decisions {
+        var admitted: [(job: AdmittedJob, key: String, submittedAt: Date)] = []
+        var rejected: [(key: TenantKey, priorityClass: PriorityClass?, reasons: [Rejection])] = []
+    }
+
+    static func record(_ decisions: Decisions, now: Date, in db: PostgresConnection) throws {
+        if !decisions.admitted.isEmpty { try recordAdmitted(decisions.admitted, now: now, in: db) }
+        guard !decisions.rejected.isEmpty else { return }
+        try db.query(
+            """
+            INSERT INTO admission_requests (idempotency_key, tenant, decision, priority_class, reasons, decided_at)
+            SELECT k, t, 'rejected', c, r::jsonb, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(k, t, c, r)
+            """,
+            [
+                decisions.rejected.map(\.key.key), decisions.rejected.map(\.key.tenant),
+                PostgresNullableArray(decisions.rejected.map { $0.priorityClass?.rawValue }),
+                try decisions.rejected.map { try jsonText($0.reasons) }, now,
+            ])
+    }
+
+    private static func recordAdmitted(_ admitted: [(job: AdmittedJob, key: String, submittedAt: Date)], now: Date, in db: PostgresConnection)
+        throws
+    {
+        let jobs = admitted.map(\.job)
+        let specs = jobs.map(\.spec)
         try db.query(
             """
             INSERT INTO jobs (id, tenant, agent, agent_version, name, priority_class, replicas, flavor, gpus, cpu,
                               memory_gib, max_runtime_seconds, checkpoint_interval_seconds, retry, curriculum,
                               depends_on, labels, idempotency_key, projected_cost, submitted_at, admitted_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16::uuid[],
-                    $17::jsonb, $18, $19, $20, $21)
+            SELECT id, tenant, agent, version, name, class, replicas, flavor, gpus, cpu, memory, runtime, checkpoint,
+                   retry::jsonb, curriculum::jsonb, depends_on::uuid[], labels::jsonb, key, cost, submitted, $21
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[],
+                        $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::text[], $15::text[], $16::text[],
+                        $17::text[], $18::text[], $19::numeric[], $20::timestamptz[])
+                 AS u(id, tenant, agent, version, name, class, replicas, flavor, gpus, cpu, memory, runtime, checkpoint,
+                      retry, curriculum, depends_on, labels, key, cost, submitted)
             """,
             [
-                job.id, spec.tenant, spec.agent, spec.agentVersion, spec.name, spec.priorityClass.rawValue, spec.replicas,
-                job.resources.flavor, job.resources.gpus, job.resources.cpu, job.resources.memoryGiB, spec.maxRuntimeSeconds,
-                spec.checkpointIntervalSeconds, try jsonText(spec.retry), try jsonText(spec.curriculum), spec.dependsOn,
-                try jsonText(spec.labels), key, job.projectedCost, submittedAt, now,
+                jobs.map(\.id), specs.map(\.tenant), specs.map(\.agent), specs.map(\.agentVersion),
+                PostgresNullableArray(specs.map(\.name)), specs.map(\.priorityClass.rawValue), specs.map(\.replicas),
+                jobs.map(\.resources.flavor), jobs.map(\.resources.gpus), jobs.map(\.resources.cpu), jobs.map(\.resources.memoryGiB),
+                specs.map(\.maxRuntimeSeconds), PostgresNullableArray(specs.map(\.checkpointIntervalSeconds)),
+                try specs.map { try jsonText($0.retry) }, try specs.map { try jsonText($0.curriculum) },
+                specs.map(\.dependsOn.postgresText), try specs.map { try jsonText($0.labels) }, admitted.map(\.key),
+                jobs.map(\.projectedCost), admitted.map(\.submittedAt), now,
             ])
+        // One upsert per tenant and period, whatever the number of jobs.
+        var spend: [String: Decimal] = [:]
+        for job in jobs { spend[job.spec.tenant, default: 0] += job.projectedCost }
+        let tenants = spend.keys.sorted()
         try db.query(
             """
-            INSERT INTO tenant_spend (tenant, period, reserved) VALUES ($1, $2, $3), ($1, 'total', $3)
+            INSERT INTO tenant_spend (tenant, period, reserved)
+            SELECT t, p, r FROM unnest($1::text[], $2::numeric[]) AS u(t, r), unnest(ARRAY[$3::text, 'total']) AS periods(p)
             ON CONFLICT (tenant, period) DO UPDATE SET reserved = tenant_spend.reserved + EXCLUDED.reserved
-            """, [spec.tenant, budgetPeriod(now), job.projectedCost])
+            """, [tenants, tenants.map { spend[$0]! }, budgetPeriod(now)])
         try db.query(
             """
             INSERT INTO admission_requests (idempotency_key, tenant, decision, job_id, priority_class, projected_cost, decided_at)
-            VALUES ($1, $2, 'admitted', $3, $4, $5, $6)
-            """, [key, spec.tenant, job.id, spec.priorityClass.rawValue, job.projectedCost, now])
-    }
-
-    static func recordRejected(
-        key: String, tenant: String, priorityClass: PriorityClass?, reasons: [Rejection], now: Date, in db: PostgresConnection
-    ) throws {
-        try db.query(
-            """
-            INSERT INTO admission_requests (idempotency_key, tenant, decision, priority_class, reasons, decided_at)
-            VALUES ($1, $2, 'rejected', $3, $4::jsonb, $5)
-            """, [key, tenant, priorityClass?.rawValue, try jsonText(reasons), now])
+            SELECT k, t, 'admitted', j, c, p, $6 FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::numeric[])
+                AS u(k, t, j, c, p)
+            """,
+            [admitted.map(\.key), specs.map(\.tenant), jobs.map(\.id), specs.map(\.priorityClass.rawValue), jobs.map(\.projectedCost), now])
     }
 
     /// `2026-11`: budgets reset each calendar month (UTC).

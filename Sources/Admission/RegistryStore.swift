@@ -5,12 +5,19 @@ import Postgres
 /// SQL for tenants and agents (tables of the admission slice).
 enum RegistryStore {
     static func versions(tenant: String, agent: String, in db: PostgresConnection) throws -> [AgentVersionRecord] {
+        try versions(of: [(tenant, agent)], in: db)
+    }
+
+    /// Every version of each (tenant, agent) pair, in registration order, in one statement.
+    static func versions(of agents: [(tenant: String, agent: String)], in db: PostgresConnection) throws -> [AgentVersionRecord] {
         try db.query(
             """
-            SELECT tenant, agent, version, image, command, framework, default_flavor, default_gpus, default_cpu,
-                   default_memory_gib, checkpoints, deprecated, created_by, created_at
-            FROM agent_versions WHERE tenant = $1 AND agent = $2 ORDER BY seq
-            """, [tenant, agent]
+            SELECT v.tenant, v.agent, v.version, v.image, v.command, v.framework, v.default_flavor, v.default_gpus,
+                   v.default_cpu, v.default_memory_gib, v.checkpoints, v.deprecated, v.created_by, v.created_at
+            FROM agent_versions v JOIN (SELECT DISTINCT t, a FROM unnest($1::text[], $2::text[]) AS u(t, a)) u
+                 ON v.tenant = u.t AND v.agent = u.a
+            ORDER BY v.seq
+            """, [agents.map(\.tenant), agents.map(\.agent)]
         ).map { row in
             AgentVersionRecord(
                 tenant: try row.decode(0), agent: try row.decode(1), version: try row.decode(2),

@@ -117,7 +117,8 @@ final class ConsumerSession<Handler: MessageHandler> {
 
     /// A handler threw for the message at `index` of the batch.
     private struct HandlerFailure: Error {
-        let index: Int
+        /// Nil when the handler could not say which message failed.
+        let index: Int?
         let error: any Error
     }
 
@@ -146,33 +147,26 @@ final class ConsumerSession<Handler: MessageHandler> {
 
         pending = orderedByLockKey(pending)
         var requeued: Set<UInt64> = []
+        // Normally the whole batch goes in one transaction; after a failure the handler could not
+        // pin on one message, the rest go one per transaction to find it.
+        var isolating = false
         while !pending.isEmpty {
+            let chunk = isolating ? 1 : pending.count
             let started = ContinuousClock.now
             do {
-                let applied = try loop.pool.transaction { db in
-                    let context = HandlerContext(db: db, producer: settings.consumerName, topology: loop.topology)
-                    let fresh = try Inbox.claim(pending.map(\.id), consumer: settings.consumerName, in: db)
-                    var seen: Set<String> = []
-                    for (index, item) in pending.enumerated() where fresh.contains(item.id) && seen.insert(item.id).inserted {
-                        do {
-                            try loop.handler.handle(item.message, context: context)
-                        } catch let error as PostgresError where error.isRetryableTransactionFailure || error.isConnectionFailure {
-                            throw error  // not the message's fault: retry the transaction or reconnect
-                        } catch {
-                            throw HandlerFailure(index: index, error: error)
-                        }
-                    }
-                    try OutboxStore.write(events: context.events, messages: context.messages, in: db)
-                    return seen.count
-                }
+                let applied = try apply(Array(pending.prefix(chunk)))
                 let elapsed = ContinuousClock.now - started
-                loop.metrics.handlerSeconds.record(elapsed, count: pending.count)
-                loop.metrics.handlerLatency.observe(elapsed, count: pending.count)
+                loop.metrics.handlerSeconds.record(elapsed, count: chunk)
+                loop.metrics.handlerLatency.observe(elapsed, count: chunk)
                 loop.metrics.applied.add(applied)
-                loop.metrics.duplicates.add(pending.count - applied)
-                break
+                loop.metrics.duplicates.add(chunk - applied)
+                pending.removeFirst(chunk)
             } catch let failure as HandlerFailure {
-                let item = pending.remove(at: failure.index)
+                guard let index = failure.index ?? (chunk == 1 ? 0 : nil) else {
+                    isolating = true
+                    continue
+                }
+                let item = pending.remove(at: index)
                 if let malformed = failure.error as? MalformedMessage {
                     try deadLetter(item.delivery, reason: "malformed message: \(malformed)", attempts: 1)  // retrying cannot help
                     continue
@@ -196,6 +190,30 @@ final class ConsumerSession<Handler: MessageHandler> {
         if let last = batch.map(\.deliveryTag).filter({ !requeued.contains($0) }).max() {
             try consumer.ack(last, multiple: true)
             loop.metrics.acked.add(batch.count - requeued.count)
+        }
+    }
+
+    /// One transaction: claims the items in the inbox, hands the new ones to the handler, writes
+    /// what it emitted. Returns how many were new.
+    private func apply(_ items: [Decoded]) throws -> Int {
+        let settings = loop.settings
+        return try loop.pool.transaction { db in
+            let context = HandlerContext(db: db, producer: settings.consumerName, topology: loop.topology)
+            let fresh = try Inbox.claim(items.map(\.id), consumer: settings.consumerName, in: db)
+            var seen: Set<String> = []
+            let positions = items.indices.filter { fresh.contains(items[$0].id) && seen.insert(items[$0].id).inserted }
+            guard !positions.isEmpty else { return 0 }
+            do {
+                try loop.handler.handleBatch(positions.map { items[$0].message }, context: context)
+            } catch let error as PostgresError where error.isRetryableTransactionFailure || error.isConnectionFailure {
+                throw error  // not the messages' fault: retry the transaction or reconnect
+            } catch let failure as MessageFailure where positions.indices.contains(failure.index) {
+                throw HandlerFailure(index: positions[failure.index], error: failure.error)
+            } catch {
+                throw HandlerFailure(index: positions.count == 1 ? positions[0] : nil, error: error)
+            }
+            try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+            return positions.count
         }
     }
 

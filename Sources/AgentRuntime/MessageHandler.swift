@@ -1,5 +1,6 @@
 import AMQP
 import AgentCore
+import Postgres
 
 /// A worker's logic, run by the shared consumer runtime (`ConsumerLoop`).
 public protocol MessageHandler: Sendable {
@@ -16,6 +17,12 @@ public protocol MessageHandler: Sendable {
     /// `context.db` and emit what follows through `context`. A throw rolls the change back; after
     /// `maxAttempts` throws the message is dead-lettered with the error as reason.
     func handle(_ message: Message, context: HandlerContext) throws
+
+    /// Applies a batch's new messages, in order, inside the batch's transaction. The default calls
+    /// `handle` for each; a handler that can apply many messages in a few statements (no round
+    /// trip per message) overrides it. It names the message at fault by throwing `MessageFailure`;
+    /// any other error makes the runtime apply the messages one at a time to find it.
+    func handleBatch(_ messages: [Message], context: HandlerContext) throws
 
     /// The shared rows a message will lock (an account, a tenant), if any. The runtime applies a
     /// batch in order of this key (stable, so per-key order is kept); replicas then take row locks
@@ -34,6 +41,18 @@ extension MessageHandler {
 
     public func malformed(_ delivery: AMQPDelivery, reason: String, context: HandlerContext) throws {}
 
+    public func handleBatch(_ messages: [Message], context: HandlerContext) throws {
+        for (index, message) in messages.enumerated() {
+            do {
+                try handle(message, context: context)
+            } catch let error as PostgresError where error.isRetryableTransactionFailure || error.isConnectionFailure {
+                throw error  // not the message's fault
+            } catch {
+                throw MessageFailure(index: index, error: error)
+            }
+        }
+    }
+
     public func lockKey(of message: Message) -> String? { nil }
 }
 
@@ -45,5 +64,17 @@ extension MessageHandler where Message == EventEnvelope {
 
     public func messageID(of message: EventEnvelope, delivery: AMQPDelivery) -> String? {
         message.id.uuidString.lowercased()
+    }
+}
+
+/// Thrown by `handleBatch` for the message at `index` of its input: the runtime takes that message
+/// out (retry count, then dead-letter) and applies the rest again.
+public struct MessageFailure: Error {
+    public let index: Int
+    public let error: any Error
+
+    public init(index: Int, error: any Error) {
+        self.index = index
+        self.error = error
     }
 }

@@ -6,11 +6,16 @@ enum PostgresArrayLiteral {
     private static let open = UInt8(ascii: "{")
     private static let close = UInt8(ascii: "}")
 
-    /// Quotes every element, escaping `\` and `"`, so no element can be read as NULL or split.
-    static func format(_ elements: [String]) -> String {
+    /// Quotes every element, escaping `\` and `"`, so no element can be read as NULL or split;
+    /// nil elements are written as an unquoted NULL.
+    static func format(_ elements: [String?]) -> String {
         var bytes: [UInt8] = [open]
         for (index, element) in elements.enumerated() {
             if index > 0 { bytes.append(comma) }
+            guard let element else {
+                bytes.append(contentsOf: "NULL".utf8)
+                continue
+            }
             bytes.append(quote)
             for byte in element.utf8 {
                 if byte == quote || byte == backslash { bytes.append(backslash) }

@@ -53,3 +53,15 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     /// cast the parameter in SQL (`$1::text[]`, `$1::uuid[]`, `$1::bigint[]`).
     public var postgresText: String { PostgresArrayLiteral.format(map(\.postgresText)) }
 }
+
+/// An array parameter whose elements may be NULL (`{"a",NULL}`), for set-based statements over
+/// `unnest` where a column is nullable. Cast it in SQL like any array.
+public struct PostgresNullableArray<Element: PostgresEncodable>: PostgresEncodable {
+    public var elements: [Element?]
+
+    public init(_ elements: [Element?]) {
+        self.elements = elements
+    }
+
+    public var postgresText: String { PostgresArrayLiteral.format(elements.map { $0?.postgresText }) }
+}

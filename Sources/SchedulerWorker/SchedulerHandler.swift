@@ -16,24 +16,37 @@ public struct SchedulerHandler: MessageHandler {
     }
 
     public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
-        switch event.type {
-        case "job.admitted":
-            var job: AdmittedJob
-            do {
-                job = try event.payload.decode(AdmittedJob.self)
-            } catch {
-                throw MalformedMessage("job.admitted payload: \(error)")
+        try handleBatch([event], context: context)
+    }
+
+    /// A batch costs one insert for its new jobs, one release per finished job, and one wake-up.
+    public func handleBatch(_ events: [EventEnvelope], context: HandlerContext) throws {
+        var admitted: [AdmittedJob] = []
+        var finished: [UUID] = []
+        for (index, event) in events.enumerated() {
+            switch event.type {
+            case "job.admitted":
+                do {
+                    var job = try event.payload.decode(AdmittedJob.self)
+                    job.tenant = event.tenant ?? ""
+                    admitted.append(job)
+                } catch {
+                    throw MessageFailure(index: index, error: MalformedMessage("job.admitted payload: \(error)"))
+                }
+            case "job.finished":
+                guard case .string(let text)? = event.payload["job_id"], let jobID = UUID(uuidString: text) else {
+                    throw MessageFailure(index: index, error: MalformedMessage("job.finished payload needs job_id"))
+                }
+                finished.append(jobID)
+            default:
+                continue
             }
-            job.tenant = event.tenant ?? ""
-            try SchedulerStore.insertPending(job, in: context.db)
-        case "job.finished":
-            guard case .string(let text)? = event.payload["job_id"], let jobID = UUID(uuidString: text) else {
-                throw MalformedMessage("job.finished payload needs job_id")
-            }
-            _ = try SchedulerStore.release(jobID: jobID, now: Date(), in: context.db)
-        default:
-            return
         }
+        guard !admitted.isEmpty || !finished.isEmpty else { return }
+        // Pending jobs first: a job admitted and finished within one batch then ends finished.
+        try SchedulerStore.insertPending(admitted, in: context.db)
+        let now = Date()
+        for jobID in finished { _ = try SchedulerStore.release(jobID: jobID, now: now, in: context.db) }
         try SchedulerStore.wake(context.db)
     }
 }

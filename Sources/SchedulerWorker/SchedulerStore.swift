@@ -27,17 +27,20 @@ enum SchedulerStore {
         var policy: SchedulingPolicy
     }
 
-    static func insertPending(_ job: AdmittedJob, in db: PostgresConnection) throws {
+    static func insertPending(_ jobs: [AdmittedJob], in db: PostgresConnection) throws {
+        guard !jobs.isEmpty else { return }
         try db.query(
             """
             INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone,
                                     submitted_at, max_runtime_seconds)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[],
+                                 $9::bool[], $10::timestamptz[], $11::int[])
             ON CONFLICT (job_id) DO NOTHING
             """,
             [
-                job.jobID, job.tenant, job.priorityClass, job.resources.flavor, job.resources.gpus, job.resources.cpu,
-                job.resources.memoryGiB, job.replicas, job.sameZone, job.submittedAt, job.maxRuntimeSeconds,
+                jobs.map(\.jobID), jobs.map(\.tenant), jobs.map(\.priorityClass), jobs.map(\.resources.flavor),
+                jobs.map(\.resources.gpus), jobs.map(\.resources.cpu), jobs.map(\.resources.memoryGiB), jobs.map(\.replicas),
+                jobs.map(\.sameZone), jobs.map(\.submittedAt), jobs.map(\.maxRuntimeSeconds),
             ])
     }
 

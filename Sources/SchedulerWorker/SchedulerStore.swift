@@ -20,13 +20,6 @@ enum SchedulerStore {
         var queuePosition: Int?
     }
 
-    struct RoundInput {
-        var nodes: [SchedulingNode]
-        var running: [RunningJob]
-        var pending: [PendingRow]
-        var policy: SchedulingPolicy
-    }
-
     static func insertPending(_ jobs: [AdmittedJob], in db: PostgresConnection) throws {
         guard !jobs.isEmpty else { return }
         try db.query(
@@ -44,8 +37,18 @@ enum SchedulerStore {
             ])
     }
 
-    static func roundInput(now: Date, agingInterval: TimeInterval?, in db: PostgresConnection) throws -> RoundInput {
-        let nodes = try db.query(
+    /// The node registry's version (moved by trigger on every change to `nodes`).
+    static func nodesVersion(in db: PostgresConnection) throws -> Int64 {
+        try db.query("SELECT nodes_version FROM scheduler_cluster")[0].decode(0)
+    }
+
+    /// Jobs released since the leader last looked; the rows go with this transaction's commit.
+    static func takeReleased(in db: PostgresConnection) throws -> [UUID] {
+        try db.query("DELETE FROM sched_released RETURNING job_id").map { try $0.decode(0) }
+    }
+
+    static func nodes(in db: PostgresConnection) throws -> [SchedulingNode] {
+        try db.query(
             """
             SELECT n.id, n.pool, n.flavor, n.zone, n.rack, n.state, n.gpus, n.cpu, n.memory_gib,
                    coalesce(sum(a.gpus), 0)::int, coalesce(sum(a.cpu), 0)::int, coalesce(sum(a.memory_gib), 0)::int
@@ -59,7 +62,10 @@ enum SchedulerStore {
                 capacity: ResourceVector(gpus: try row.decode(6), cpu: try row.decode(7), memoryGiB: try row.decode(8)),
                 allocated: ResourceVector(gpus: try row.decode(9), cpu: try row.decode(10), memoryGiB: try row.decode(11)))
         }
-        let running = try db.query(
+    }
+
+    static func running(in db: PostgresConnection) throws -> [RunningJob] {
+        try db.query(
             """
             SELECT j.job_id, j.tenant, j.priority_class, j.flavor, j.gpus, j.cpu, j.memory_gib, j.max_runtime_seconds,
                    array_agg(a.node_id ORDER BY a.replica)::text[], min(a.allocated_at)
@@ -76,7 +82,10 @@ enum SchedulerStore {
                 nodes: try row.decode(8, as: [String].self), startedAt: started,
                 endsBy: started.addingTimeInterval(Double(try row.decode(7, as: Int.self))))
         }
-        let pending = try db.query(
+    }
+
+    static func pending(in db: PostgresConnection) throws -> [PendingRow] {
+        try db.query(
             """
             SELECT job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone, submitted_at,
                    max_runtime_seconds, reason_code, reason_message, queue_position
@@ -93,7 +102,6 @@ enum SchedulerStore {
                 reasonCode: try row.decodeIfPresent(11, as: String.self), reasonMessage: try row.decodeIfPresent(12, as: String.self),
                 queuePosition: try row.decodeIfPresent(13, as: Int.self))
         }
-        return RoundInput(nodes: nodes, running: running, pending: pending, policy: try policy(now: now, agingInterval: agingInterval, in: db))
     }
 
     /// Tenants and quotas come from the admission slice's registry (read only).
@@ -183,9 +191,11 @@ enum SchedulerStore {
     /// seen yet (its `job.admitted` still on the way) gets a finished tombstone, so the late
     /// admission is ignored instead of placing a job that already ended.
     static func release(jobID: UUID, now: Date, in db: PostgresConnection) throws -> Bool {
+        // The job's row first: it waits for a round placing this job to commit, so the next
+        // statement sees that round's allocations (READ COMMITTED: a new snapshot per statement).
+        let updated = try db.query("UPDATE sched_jobs SET state = 'finished', updated_at = $2 WHERE job_id = $1", [jobID, now])
         let released = try db.query(
             "UPDATE allocations SET released_at = $2 WHERE job_id = $1 AND released_at IS NULL", [jobID, now])
-        let updated = try db.query("UPDATE sched_jobs SET state = 'finished', updated_at = $2 WHERE job_id = $1", [jobID, now])
         if updated.rowsAffected == 0 {
             try db.query(
                 """

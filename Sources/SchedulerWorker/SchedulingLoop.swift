@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Postgres
 import Scheduling
+import Synchronization
 
 /// The scheduler's decision loop (one per replica; only the leader decides). A round runs when
 /// woken (new job, node change, freed capacity) or every `refresh` (aging, reasons): in one
@@ -19,6 +20,8 @@ public final class SchedulingLoop: Sendable {
         /// How often a follower tries to take over.
         public var takeoverInterval: Duration
         public var agingInterval: TimeInterval?
+        /// How long tenants' weights and quotas are reused before being read again.
+        public var policyTTL: Duration = .seconds(2)
 
         public init(
             identity: String = "\(localHostName())/\(getpid())", refresh: Duration = .seconds(5),
@@ -36,6 +39,9 @@ public final class SchedulingLoop: Sendable {
     let pool: PostgresPool
     let topology: Topology
     let logger: Logger
+    /// Only the loop's thread touches these; the Mutex makes the class Sendable.
+    private let view = Mutex<ClusterView?>(nil)
+    private let cachedPolicy = Mutex<(SchedulingPolicy, ContinuousClock.Instant)?>(nil)
 
     public init(settings: Settings, databaseURL: String, pool: PostgresPool, topology: Topology, logger: Logger) {
         self.settings = settings
@@ -91,19 +97,30 @@ public final class SchedulingLoop: Sendable {
     /// One round. Returns false when the epoch moved on (another replica leads now).
     @discardableResult
     func round(epoch: Int64) throws -> Bool {
-        try pool.transaction { db in
+        let cached = view.withLock { $0 }
+        let outcome: (stillLeader: Bool, view: ClusterView?) = try pool.transaction { db in
             let current = try db.query("SELECT epoch FROM scheduler_leader FOR UPDATE")[0].decode(0, as: Int64.self)
-            guard current == epoch else { return false }
+            guard current == epoch else { return (false, nil) }
             let now = Date()
-            let input = try SchedulerStore.roundInput(now: now, agingInterval: settings.agingInterval, in: db)
-            guard !input.pending.isEmpty else { return true }
+            let version = try SchedulerStore.nodesVersion(in: db)
+            let released = try SchedulerStore.takeReleased(in: db)
+            var cluster: ClusterView
+            if var cached, cached.epoch == epoch, cached.nodesVersion == version {
+                cached.release(released)
+                cluster = cached
+            } else {
+                cluster = try ClusterView.load(epoch: epoch, nodesVersion: version, in: db)
+            }
+            let pending = try SchedulerStore.pending(in: db)
+            guard !pending.isEmpty else { return (true, cluster) }
+            let policy = try policy(now: now, in: db)
             let started = ContinuousClock.now
             let result = Scheduler.schedule(
-                cluster: input.nodes, running: input.running, pending: input.pending.map(\.job), policy: input.policy)
+                cluster: cluster.nodes, running: Array(cluster.running.values), pending: pending.map(\.job), policy: policy)
             let decided = ContinuousClock.now - started
 
-            let jobs = Dictionary(uniqueKeysWithValues: input.pending.map { ($0.job.id, $0.job) })
-            let previous = Dictionary(uniqueKeysWithValues: input.pending.map { ($0.job.id, $0) })
+            let jobs = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0.job) })
+            let previous = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0) })
             let placements = try SchedulerStore.recordPlacements(result.placements, jobs: jobs, epoch: epoch, now: now, in: db)
             let changed = result.pending.filter { status in
                 let before = previous[status.jobID]
@@ -114,6 +131,10 @@ public final class SchedulingLoop: Sendable {
             var events: [(event: EventEnvelope, priority: UInt8?)] = []
             for placement in placements {
                 guard let job = jobs[placement.jobID] else { continue }
+                cluster.place(
+                    RunningJob(
+                        id: job.id, tenant: job.tenant, priorityClass: job.priorityClass, flavor: job.flavor, perReplica: job.perReplica,
+                        nodes: placement.nodes, startedAt: now, endsBy: now.addingTimeInterval(Double(job.maxRuntimeSeconds))))
                 events.append((SchedulingEvents.scheduled(job, placement, epoch: epoch, producer: SchedulerHandler.workerName), UInt8(job.priorityClass.rawValue)))
             }
             for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
@@ -122,15 +143,30 @@ public final class SchedulingLoop: Sendable {
             }
             try EventRecorder.append(events, topology: topology, in: db)
             if !placements.isEmpty {
-                logger.info(
+                logger.debug(
                     "scheduling round",
                     metadata: [
                         "placed": "\(placements.count)", "pending": "\(result.pending.count)", "epoch": "\(epoch)",
                         "decision_ms": "\(decided.components.attoseconds / 1_000_000_000_000_000 + decided.components.seconds * 1000)",
                     ])
             }
-            return true
+            return (true, cluster)
         }
+        view.withLock { $0 = outcome.view }
+        return outcome.stillLeader
+    }
+
+    /// Tenants, quotas and quota units change rarely: read them at most once per `policyTTL`.
+    private func policy(now: Date, in db: PostgresConnection) throws -> SchedulingPolicy {
+        let clock = ContinuousClock.now
+        if let (cached, readAt) = cachedPolicy.withLock({ $0 }), clock - readAt < settings.policyTTL {
+            var policy = cached
+            policy.now = now
+            return policy
+        }
+        let policy = try SchedulerStore.policy(now: now, agingInterval: settings.agingInterval, in: db)
+        cachedPolicy.withLock { $0 = (policy, clock) }
+        return policy
     }
 
     private func sleepUnlessStopped(_ duration: Duration, _ stop: StopSignal) {

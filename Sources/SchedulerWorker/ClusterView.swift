@@ -1,0 +1,51 @@
+import Foundation
+import Postgres
+import Scheduling
+
+/// The leader's picture of the cluster (nodes with what is allocated on them, and running jobs),
+/// kept between the rounds of one leadership epoch, so a round reads only what changed instead of
+/// the whole cluster: jobs released since (`sched_released`, filled by trigger) and, when the node
+/// registry's version moved, everything again. The loop replaces its view only after a round
+/// commits, so a rolled-back round cannot leave phantom allocations in it.
+struct ClusterView: Sendable {
+    let epoch: Int64
+    let nodesVersion: Int64
+    private(set) var nodes: [SchedulingNode]
+    private let nodeIndex: [String: Int]
+    private(set) var running: [UUID: RunningJob]
+
+    init(epoch: Int64, nodesVersion: Int64, nodes: [SchedulingNode], running: [RunningJob]) {
+        self.epoch = epoch
+        self.nodesVersion = nodesVersion
+        self.nodes = nodes
+        nodeIndex = Dictionary(nodes.indices.map { (nodes[$0].id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.running = Dictionary(running.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Everything from the database: nodes with their open allocations, and running jobs.
+    static func load(epoch: Int64, nodesVersion: Int64, in db: PostgresConnection) throws -> ClusterView {
+        ClusterView(
+            epoch: epoch, nodesVersion: nodesVersion, nodes: try SchedulerStore.nodes(in: db), running: try SchedulerStore.running(in: db))
+    }
+
+    /// Gives back the capacity of released jobs. Jobs it does not hold (released before it was
+    /// loaded) are ignored, so a release is never counted twice.
+    mutating func release(_ jobIDs: [UUID]) {
+        for id in jobIDs {
+            guard let job = running.removeValue(forKey: id) else { continue }
+            for node in job.nodes {
+                guard let index = nodeIndex[node] else { continue }
+                nodes[index].allocated = nodes[index].allocated - job.perReplica
+            }
+        }
+    }
+
+    /// Takes the capacity of a job just placed.
+    mutating func place(_ job: RunningJob) {
+        for node in job.nodes {
+            guard let index = nodeIndex[node] else { continue }
+            nodes[index].allocated = nodes[index].allocated + job.perReplica
+        }
+        running[job.id] = job
+    }
+}

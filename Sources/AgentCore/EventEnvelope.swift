@@ -72,14 +72,7 @@ public struct EventEnvelope: Sendable, Equatable, Codable {
 extension EventEnvelope {
     /// Decodes and validates an envelope from a message body. The error names the field at fault.
     public static func decode(from body: Data) throws(EnvelopeError) -> EventEnvelope {
-        let envelope: EventEnvelope
-        do {
-            envelope = try JSONCoding.decoder.decode(EventEnvelope.self, from: body)
-        } catch let error as DecodingError {
-            throw EnvelopeError(decodingError: error)
-        } catch {
-            throw EnvelopeError(field: nil, reason: "body is not valid JSON: \(error)")
-        }
+        let envelope = try EventEnvelope(parsing: body)
         try envelope.validate()
         return envelope
     }
@@ -94,7 +87,7 @@ extension EventEnvelope {
 
     /// The JSON body as published.
     public func encoded() throws -> Data {
-        try JSONCoding.encoder.encode(self)
+        jsonValue.serialized()
     }
 }
 

@@ -40,13 +40,12 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     /// Converts any Encodable value (a typed payload) into a JSONValue.
     public init(encoding value: some Encodable) throws {
-        let data = try JSONCoding.encoder.encode(value)
-        self = try JSONCoding.decoder.decode(JSONValue.self, from: data)
+        self = try JSONValue.parse(try JSONCoding.encoder.encode(value))
     }
 
     /// Decodes this value as a typed payload.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONCoding.decoder.decode(T.self, from: JSONCoding.encoder.encode(self))
+        try JSONCoding.decoder.decode(T.self, from: serialized())
     }
 
     public subscript(key: String) -> JSONValue? {

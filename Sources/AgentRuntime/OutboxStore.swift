@@ -24,9 +24,9 @@ enum OutboxStore {
                 [
                     events.map(\.id), events.map(\.type), events.map(\.schemaVersion), events.map(\.occurredAt),
                     events.map(\.producer), events.map { $0.tenant ?? "" },
-                    try events.map { try jsonText($0.subjects) },
+                    events.map { String(decoding: JSONValue.object($0.subjects.mapValues { .string($0) }).serialized(), as: UTF8.self) },
                     events.map { $0.correlationID?.uuidString ?? "" }, events.map { $0.causationID?.uuidString ?? "" },
-                    try events.map { try jsonText($0.payload) },
+                    events.map { String(decoding: $0.payload.serialized(), as: UTF8.self) },
                 ])
         }
         if !messages.isEmpty {

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The envelope read from and written to bytes through `JSONValue.parse` / `serialized()`, not
+/// Codable: every worker does this for every message, and Codable's generic containers were a
+/// large share of a worker's CPU (issue 5). The wire format is the Codable one (docs/events.md).
+extension EventEnvelope {
+    init(parsing body: Data) throws(EnvelopeError) {
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(body)
+        } catch {
+            throw EnvelopeError(field: nil, reason: "body is not valid JSON: \(error)")
+        }
+        guard case .object(let fields) = root else { throw EnvelopeError(field: nil, reason: "body must be a JSON object") }
+        var reader = FieldReader(fields: fields)
+        id = try reader.required(reader.uuid("id"), "id")
+        type = try reader.required(reader.string("type"), "type")
+        schemaVersion = try reader.required(reader.int("schema_version"), "schema_version")
+        occurredAt = try reader.required(reader.date("occurred_at"), "occurred_at")
+        producer = try reader.required(reader.string("producer"), "producer")
+        tenant = try reader.string("tenant")
+        subjects = try reader.stringMap("subjects") ?? [:]
+        correlationID = try reader.uuid("correlation_id")
+        causationID = try reader.uuid("causation_id")
+        payload = fields["payload"].flatMap { $0 == .null ? nil : $0 } ?? .object([:])
+    }
+
+    /// The envelope as a JSON object, optional fields left out when absent.
+    var jsonValue: JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(id.uuidString), "type": .string(type), "schema_version": .number(Double(schemaVersion)),
+            "occurred_at": .string(ISO8601.string(from: occurredAt)), "producer": .string(producer),
+            "subjects": .object(subjects.mapValues { .string($0) }), "payload": payload,
+        ]
+        if let tenant { object["tenant"] = .string(tenant) }
+        if let correlationID { object["correlation_id"] = .string(correlationID.uuidString) }
+        if let causationID { object["causation_id"] = .string(causationID.uuidString) }
+        return .object(object)
+    }
+}
+
+/// Typed reads of an envelope's fields; a wrong type or format names the field.
+private struct FieldReader {
+    let fields: [String: JSONValue]
+
+    func required<T>(_ value: T?, _ key: String) throws(EnvelopeError) -> T {
+        guard let value else { throw EnvelopeError(field: key, reason: "is required") }
+        return value
+    }
+
+    func present(_ key: String) -> JSONValue? {
+        guard let value = fields[key], value != .null else { return nil }
+        return value
+    }
+
+    func string(_ key: String) throws(EnvelopeError) -> String? {
+        guard let value = present(key) else { return nil }
+        guard case .string(let text) = value else { throw EnvelopeError(field: key, reason: "must be of type String") }
+        return text
+    }
+
+    func int(_ key: String) throws(EnvelopeError) -> Int? {
+        guard let value = present(key) else { return nil }
+        guard case .number(let number) = value, number.rounded() == number, abs(number) < 1e15 else {
+            throw EnvelopeError(field: key, reason: "must be of type Int")
+        }
+        return Int(number)
+    }
+
+    func uuid(_ key: String) throws(EnvelopeError) -> UUID? {
+        guard let text = try string(key) else { return nil }
+        guard let id = UUID(uuidString: text) else { throw EnvelopeError(field: key, reason: "must be a UUID, got \"\(text.prefix(80))\"") }
+        return id
+    }
+
+    func date(_ key: String) throws(EnvelopeError) -> Date? {
+        guard let text = try string(key) else { return nil }
+        guard let date = ISO8601.date(from: text) else {
+            throw EnvelopeError(field: key, reason: "expected an ISO 8601 time such as 2026-11-24T21:55:00.123Z, got \(text.prefix(80))")
+        }
+        return date
+    }
+
+    func stringMap(_ key: String) throws(EnvelopeError) -> [String: String]? {
+        guard let value = present(key) else { return nil }
+        guard case .object(let members) = value else { throw EnvelopeError(field: key, reason: "must be of type Dictionary<String, String>") }
+        var map: [String: String] = [:]
+        for (name, member) in members {
+            guard case .string(let text) = member else { throw EnvelopeError(field: "\(key).\(name)", reason: "must be of type String") }
+            map[name] = text
+        }
+        return map
+    }
+}

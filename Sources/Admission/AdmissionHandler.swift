@@ -109,7 +109,7 @@ public final class AdmissionHandler: MessageHandler {
             let event = EventEnvelope(
                 type: "job.admitted", producer: Self.workerName, tenant: job.spec.tenant,
                 subjects: ["job": job.id.uuidString.lowercased(), "agent": "\(job.spec.agent)@\(job.spec.agentVersion)"],
-                correlationID: correlation ?? job.id, payload: try JSONValue(encoding: JobAdmittedPayload(job, request: request)))
+                correlationID: correlation ?? job.id, payload: try JobAdmittedPayload(job, request: request).jsonValue())
             try context.emit(event, priority: job.spec.priorityClass.messagePriority)
             answer = AdmissionReply(
                 idempotencyKey: request.idempotencyKey, decision: .admitted, jobID: job.id.uuidString.lowercased(),
@@ -179,6 +179,31 @@ public final class AdmissionHandler: MessageHandler {
 
 /// The payload of `job.admitted`: the job as it will be scheduled.
 struct JobAdmittedPayload: Encodable {
+    /// Built field by field: going through JSONEncoder and back was a tenth of admission's CPU.
+    /// The keys are the CodingKeys below (a test compares the two).
+    func jsonValue() throws -> JSONValue {
+        var object: [String: JSONValue] = [
+            "job_id": .string(jobID), "idempotency_key": .string(idempotencyKey), "agent": .string(agent),
+            "agent_version": .string(agentVersion), "priority_class": .string(priorityClass), "replicas": .number(Double(replicas)),
+            "resources": .object([
+                "flavor": .string(resources.flavor), "gpus": .number(Double(resources.gpus)), "cpu": .number(Double(resources.cpu)),
+                "memory_gib": .number(Double(resources.memoryGiB)),
+            ]),
+            "max_runtime_seconds": .number(Double(maxRuntimeSeconds)),
+            "retry": .object([
+                "max_attempts": .number(Double(retry.maxAttempts)), "backoff_seconds": .number(Double(retry.backoffSeconds)),
+                "retry_on": .array(retry.retryOn.map { .string($0.rawValue) }),
+            ]),
+            "curriculum": curriculum.isEmpty ? .array([]) : try JSONValue(encoding: curriculum),
+            "depends_on": .array(dependsOn.map { .string($0.uuidString) }),
+            "labels": .object(labels.mapValues { .string($0) }), "same_zone": .bool(sameZone),
+            "projected_cost": .string(projectedCost), "submitted_at": .string(ISO8601.string(from: submittedAt)),
+        ]
+        if let name { object["name"] = .string(name) }
+        if let checkpointIntervalSeconds { object["checkpoint_interval_seconds"] = .number(Double(checkpointIntervalSeconds)) }
+        return .object(object)
+    }
+
     let jobID: String
     let idempotencyKey: String
     let name: String?

@@ -25,7 +25,7 @@ public enum JobSpecDecoder {
     public static func decode(_ body: Data) -> Outcome {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: body)
+            value = try JSONValue.parse(body)
         } catch {
             return .malformed([FieldProblem(field: bodyField, message: "is not valid JSON: \(parseFailure(body, error))")])
         }

@@ -27,9 +27,7 @@ public struct SchedulerHandler: MessageHandler {
             switch event.type {
             case "job.admitted":
                 do {
-                    var job = try event.payload.decode(AdmittedJob.self)
-                    job.tenant = event.tenant ?? ""
-                    admitted.append(job)
+                    admitted.append(try AdmittedJob(payload: event.payload, tenant: event.tenant ?? ""))
                 } catch {
                     throw MessageFailure(index: index, error: MalformedMessage("job.admitted payload: \(error)"))
                 }
@@ -46,7 +44,7 @@ public struct SchedulerHandler: MessageHandler {
         // Pending jobs first: a job admitted and finished within one batch then ends finished.
         try SchedulerStore.insertPending(admitted, in: context.db)
         let now = Date()
-        for jobID in finished { _ = try SchedulerStore.release(jobID: jobID, now: now, in: context.db) }
+        try SchedulerStore.release(finished, now: now, in: context.db)
         try SchedulerStore.wake(context.db)
     }
 }

@@ -187,30 +187,47 @@ enum SchedulerStore {
             ])
     }
 
-    /// Frees a job's capacity (it finished, failed or was stopped). A job the scheduler has not
-    /// seen yet (its `job.admitted` still on the way) gets a finished tombstone, so the late
-    /// admission is ignored instead of placing a job that already ended.
-    static func release(jobID: UUID, now: Date, in db: PostgresConnection) throws -> Bool {
-        // The job's row first: it waits for a round placing this job to commit, so the next
-        // statement sees that round's allocations (READ COMMITTED: a new snapshot per statement).
-        let updated = try db.query("UPDATE sched_jobs SET state = 'finished', updated_at = $2 WHERE job_id = $1", [jobID, now])
+    /// Frees finished jobs' capacity (they finished, failed or were stopped). A job the scheduler
+    /// has not seen yet (its `job.admitted` still on the way) gets a finished tombstone, so the
+    /// late admission is ignored instead of placing a job that already ended. Returns how many
+    /// jobs had capacity to give back.
+    @discardableResult
+    static func release(_ jobIDs: [UUID], now: Date, in db: PostgresConnection) throws -> Int {
+        guard !jobIDs.isEmpty else { return 0 }
+        // The jobs' rows first, in id order (one lock order for every replica): this waits for a
+        // round placing one of them to commit, so the next statement sees that round's
+        // allocations (READ COMMITTED: a new snapshot per statement).
+        let known = Set(try db.query(
+            """
+            UPDATE sched_jobs SET state = 'finished', updated_at = $2
+            WHERE job_id IN (SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id FOR UPDATE)
+            RETURNING job_id
+            """, [jobIDs, now]
+        ).map { try $0.decode(0, as: UUID.self) })
         let released = try db.query(
-            "UPDATE allocations SET released_at = $2 WHERE job_id = $1 AND released_at IS NULL", [jobID, now])
-        if updated.rowsAffected == 0 {
+            """
+            UPDATE allocations SET released_at = $2 WHERE job_id = ANY($1::uuid[]) AND released_at IS NULL
+            RETURNING job_id
+            """, [jobIDs, now]
+        ).map { try $0.decode(0, as: UUID.self) }
+        let unknown = jobIDs.filter { !known.contains($0) }
+        if !unknown.isEmpty {
             try db.query(
                 """
                 INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, submitted_at,
                                         max_runtime_seconds, state, reason_message)
-                VALUES ($1, '', 'normal', '', 0, 1, 1, 1, $2, 1, 'finished', 'finished before it was admitted here')
+                SELECT id, '', 'normal', '', 0, 1, 1, 1, $2, 1, 'finished', 'finished before it was admitted here'
+                FROM unnest($1::uuid[]) AS u(id)
                 ON CONFLICT (job_id) DO NOTHING
-                """, [jobID, now])
+                """, [unknown, now])
         }
-        return released.rowsAffected > 0
+        return Set(released).count
     }
 }
 
-/// The fields of `job.admitted` the scheduler needs.
-struct AdmittedJob: Decodable {
+/// The fields of `job.admitted` the scheduler needs, read straight from the payload (no Codable
+/// round trip: this runs for every admitted job).
+struct AdmittedJob {
     var jobID: UUID
     var tenant: String
     var priorityClass: String
@@ -220,36 +237,47 @@ struct AdmittedJob: Decodable {
     var sameZone: Bool
     var submittedAt: Date
 
-    struct Resources: Decodable {
+    struct Resources {
         var flavor: String
         var gpus: Int
         var cpu: Int
         var memoryGiB: Int
+    }
 
-        enum CodingKeys: String, CodingKey {
-            case flavor, gpus, cpu
-            case memoryGiB = "memory_gib"
+    /// Throws a description of the first missing or mistyped field.
+    init(payload: JSONValue, tenant: String) throws(PayloadError) {
+        guard case .object(let fields) = payload else { throw PayloadError("must be an object") }
+        guard case .object(let resources)? = fields["resources"] else { throw PayloadError("resources is required") }
+        guard let jobID = UUID(uuidString: try Self.string(fields, "job_id")) else { throw PayloadError("job_id must be a UUID") }
+        guard let submittedAt = ISO8601.date(from: try Self.string(fields, "submitted_at")) else {
+            throw PayloadError("submitted_at must be an ISO 8601 time")
         }
+        self.jobID = jobID
+        self.tenant = tenant
+        priorityClass = try Self.string(fields, "priority_class")
+        replicas = try Self.int(fields, "replicas")
+        self.resources = Resources(
+            flavor: try Self.string(resources, "flavor"), gpus: try Self.int(resources, "gpus"), cpu: try Self.int(resources, "cpu"),
+            memoryGiB: try Self.int(resources, "memory_gib"))
+        maxRuntimeSeconds = try Self.int(fields, "max_runtime_seconds")
+        if case .bool(let flag)? = fields["same_zone"] { sameZone = flag } else { sameZone = false }
+        self.submittedAt = submittedAt
     }
 
-    enum CodingKeys: String, CodingKey {
-        case replicas, resources
-        case jobID = "job_id"
-        case priorityClass = "priority_class"
-        case maxRuntimeSeconds = "max_runtime_seconds"
-        case sameZone = "same_zone"
-        case submittedAt = "submitted_at"
+    struct PayloadError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        jobID = try c.decode(UUID.self, forKey: .jobID)
-        tenant = ""
-        priorityClass = try c.decode(String.self, forKey: .priorityClass)
-        replicas = try c.decode(Int.self, forKey: .replicas)
-        resources = try c.decode(Resources.self, forKey: .resources)
-        maxRuntimeSeconds = try c.decode(Int.self, forKey: .maxRuntimeSeconds)
-        sameZone = try c.decodeIfPresent(Bool.self, forKey: .sameZone) ?? false
-        submittedAt = try c.decode(Date.self, forKey: .submittedAt)
+    private static func string(_ fields: [String: JSONValue], _ key: String) throws(PayloadError) -> String {
+        guard case .string(let text)? = fields[key] else { throw PayloadError("\(key) must be a string") }
+        return text
+    }
+
+    private static func int(_ fields: [String: JSONValue], _ key: String) throws(PayloadError) -> Int {
+        guard case .number(let number)? = fields[key], number.rounded() == number, abs(number) < 1e15 else {
+            throw PayloadError("\(key) must be an integer")
+        }
+        return Int(number)
     }
 }

@@ -74,11 +74,13 @@ public final class SchedulingLoop: Sendable {
                     election.resign()
                     continue
                 }
-                // Wait for a wake-up or the refresh interval, collapsing bursts of notifications.
+                // Wait for a wake-up or the refresh interval. Notifications that arrived during the
+                // round are already queued: take them all and go. (Waiting for a quiet gap instead
+                // never ends under steady load, and latency is what the round is for.)
                 let deadline = ContinuousClock.now + settings.refresh
                 while !stop.isRequested, ContinuousClock.now < deadline {
                     if try listener!.waitForNotification(timeout: .milliseconds(250)) != nil {
-                        while try listener!.waitForNotification(timeout: .milliseconds(20)) != nil {}
+                        while try listener!.waitForNotification(timeout: .zero) != nil {}
                         break
                     }
                 }

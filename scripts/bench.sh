@@ -8,7 +8,8 @@
 #
 # Knobs (environment): BENCH_RATE (1000 jobs/s), BENCH_DURATION (20 s), BENCH_JOBS (20000, the
 # as-fast-as-it-goes run), BENCH_BATCH (50), BENCH_REPLICAS (1 or 2 per worker; default 1),
-# BENCH_NODES (~5000 total), BENCH_TIMEOUT (300 s per run), BENCH_METRICS_PORT (first port, 9201),
+# BENCH_NODES (~5000 total), BENCH_RUNTIME (5: simulated seconds each placed job runs before the
+# bench publishes its job.finished, as node agents will; 0 = nothing finishes during a run), BENCH_TIMEOUT (300 s per run), BENCH_METRICS_PORT (first port, 9201),
 # BENCH_SERVICES (the services script, default scripts/services.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +21,7 @@ batch="${BENCH_BATCH:-50}"
 replicas="${BENCH_REPLICAS:-1}"
 nodes="${BENCH_NODES:-5000}"
 timeout="${BENCH_TIMEOUT:-300}"
+runtime="${BENCH_RUNTIME:-5}"
 port="${BENCH_METRICS_PORT:-9201}"
 services="${BENCH_SERVICES:-scripts/services.sh}"
 data="$(cd "$(dirname "$services")/.." && pwd -P)/.data"
@@ -107,14 +109,19 @@ extra=()
 
 rm -f bench/results.json
 status=0
+# Statement-level database profile for the runs (pg_stat_statements, loaded by services.sh).
+db_name="$(python3 -c 'import sys,urllib.parse; print(urllib.parse.urlparse(sys.argv[1]).path.lstrip("/"))' "$AGENTMGR_DATABASE_URL")"
+pgss() { bash "$services" psql -d "$db_name" -q -v ON_ERROR_STOP=1 "$@" 2>/dev/null; }
+pgss -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null ||
+    echo "   (pg_stat_statements unavailable: restart the database with make services-stop to load it; no SQL profile)"
 echo
 echo "== 1. fixed offered rate: $rate jobs/s for $duration s (run $run_id)"
 "$bin/e2e-bench" --mode fixed_rate --rate "$rate" --duration "$duration" --batch "$batch" --run-id "$run_id" \
-    --timeout "$timeout" --release-previous "${procs[@]}" "${extra[@]}" >/dev/null || status=$?
+    --runtime "$runtime" --timeout "$timeout" --release-previous "${procs[@]}" "${extra[@]}" >/dev/null || status=$?
 echo
 echo "== 2. as fast as it goes: $jobs jobs"
 "$bin/e2e-bench" --mode max_rate --rate 0 --jobs "$jobs" --batch "$batch" --run-id "$run_id" \
-    --timeout "$timeout" --release-previous "${procs[@]}" "${extra[@]}" || status=$?
+    --runtime "$runtime" --timeout "$timeout" --release-previous "${procs[@]}" "${extra[@]}" || status=$?
 
 echo
 echo "== where the time goes: handler latency per worker (agentmgr_handler_seconds, since start)"
@@ -139,6 +146,15 @@ print(f"   :{port} consumed {int(total.get('agentmgr_messages_consumed_total', 0
       " (the batch transaction that applied each message, as each message saw it)")
 PY
 done
+
+echo
+echo "== where the database's time goes: top statements by total execution time, both runs (pg_stat_statements)"
+pgss -P pager=off -c "
+    SELECT round(total_exec_time::numeric / 1000, 2) AS total_s, calls, rows,
+           round((total_exec_time / greatest(calls, 1))::numeric, 3) AS mean_ms,
+           left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    ORDER BY total_exec_time DESC LIMIT 12" | sed 's/^/   /' || true
 
 echo
 echo "== stopping workers (SIGTERM)"

@@ -81,21 +81,20 @@ public final class OutboxRelay: Sendable {
     /// Publishes one batch; returns how many rows it sent.
     func relayBatch(with publisher: AMQPConnection) throws -> Int {
         try pool.transaction { db in
-            let rows = try OutboxStore.claim(limit: batchSize, in: db)
+            let rows = try OutboxStore.take(limit: batchSize, in: db)
             guard !rows.isEmpty else { return 0 }
             // A message AMQP cannot carry would fail every retry and hold back all behind it: set it aside.
-            var sendable: [(seq: Int64, message: AMQPOutgoingMessage)] = []
+            var sendable: [AMQPOutgoingMessage] = []
             for row in rows {
                 let message = row.message.amqpMessage
                 if let problem = message.validationError {
-                    try OutboxStore.quarantine(row.seq, reason: problem, in: db)
+                    try OutboxStore.quarantine(row, reason: problem, in: db)
                     logger.error("outbox message cannot be published; moved to outbox_failed", metadata: ["seq": "\(row.seq)", "reason": "\(problem)"])
                 } else {
-                    sendable.append((row.seq, message))
+                    sendable.append(message)
                 }
             }
-            try publisher.publish(sendable.map(\.message))
-            try OutboxStore.delete(sendable.map(\.seq), in: db)
+            try publisher.publish(sendable)
             metrics.published.add(sendable.count)
             return rows.count
         }

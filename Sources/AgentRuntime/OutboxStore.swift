@@ -45,12 +45,14 @@ enum OutboxStore {
         }
     }
 
-    /// Locks up to `limit` unsent messages, oldest first, skipping rows another relay holds.
-    static func claim(limit: Int, in db: PostgresConnection) throws -> [(seq: Int64, message: OutboxMessage)] {
+    /// Takes up to `limit` unsent messages, oldest first, skipping rows another relay holds: one
+    /// statement deletes and returns them. The caller publishes them before committing; a rollback
+    /// (failed publish, crash) puts them back.
+    static func take(limit: Int, in db: PostgresConnection) throws -> [(seq: Int64, message: OutboxMessage, createdAt: Date)] {
         let rows = try db.query(
             """
-            SELECT seq, exchange, routing_key, message_id, properties::text, body
-            FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+            DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+            RETURNING seq, exchange, routing_key, message_id, properties::text, body, created_at
             """, [limit])
         return try rows.map { row in
             let properties = try JSONCoding.decoder.decode(
@@ -59,24 +61,27 @@ enum OutboxStore {
                 try row.decode(0, as: Int64.self),
                 OutboxMessage(
                     exchange: try row.decode(1), routingKey: try row.decode(2), messageID: try row.decode(3),
-                    properties: properties, body: try row.decode(5))
+                    properties: properties, body: try row.decode(5)),
+                try row.decode(6, as: Date.self)
             )
-        }
+        }.sorted { $0.seq < $1.seq }  // RETURNING has no order; publish in commit order
     }
 
-    /// Moves a row that can never be published out of the way, keeping it for inspection.
-    static func quarantine(_ seq: Int64, reason: String, in db: PostgresConnection) throws {
+    /// Keeps a taken message that can never be published, for inspection, instead of retrying it forever.
+    static func quarantine(
+        _ row: (seq: Int64, message: OutboxMessage, createdAt: Date), reason: String, in db: PostgresConnection
+    ) throws {
         try db.query(
             """
-            WITH moved AS (DELETE FROM outbox WHERE seq = $1 RETURNING *)
             INSERT INTO outbox_failed (seq, exchange, routing_key, message_id, properties, body, created_at, reason)
-            SELECT seq, exchange, routing_key, message_id, properties, body, created_at, $2 FROM moved
-            """, [seq, reason])
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
+            """,
+            [
+                row.seq, row.message.exchange, row.message.routingKey, row.message.messageID,
+                try jsonText(row.message.properties), row.message.body, row.createdAt, reason,
+            ])
     }
 
-    static func delete(_ seqs: [Int64], in db: PostgresConnection) throws {
-        try db.query("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", [seqs])
-    }
 
     private static func jsonText(_ value: some Encodable) throws -> String {
         String(decoding: try JSONCoding.encoder.encode(value), as: UTF8.self)

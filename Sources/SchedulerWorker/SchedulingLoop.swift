@@ -41,6 +41,7 @@ public final class SchedulingLoop: Sendable {
     let logger: Logger
     /// Only the loop's thread touches these; the Mutex makes the class Sendable.
     private let view = Mutex<ClusterView?>(nil)
+    private let positionsWrittenAt = Mutex<ContinuousClock.Instant?>(nil)
     private let cachedPolicy = Mutex<(SchedulingPolicy, ContinuousClock.Instant)?>(nil)
 
     public init(settings: Settings, databaseURL: String, pool: PostgresPool, topology: Topology, logger: Logger) {
@@ -124,9 +125,19 @@ public final class SchedulingLoop: Sendable {
             let jobs = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0.job) })
             let previous = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0) })
             let placements = try SchedulerStore.recordPlacements(result.placements, jobs: jobs, epoch: epoch, now: now, in: db)
+            // A new reason is written at once; a moved position (and the "N jobs ahead" in the
+            // message) at most once per refresh interval: with thousands waiting, every arrival
+            // shifts thousands of positions, and rewriting them each round was most of the
+            // database's work under load (issue 5).
+            let refreshPositions = positionsWrittenAt.withLock { last in
+                guard last.map({ ContinuousClock.now - $0 >= settings.refresh }) ?? true else { return false }
+                last = ContinuousClock.now
+                return true
+            }
             let changed = result.pending.filter { status in
                 let before = previous[status.jobID]
-                return before?.reasonMessage != status.reason.message || before?.queuePosition != status.queuePosition
+                if before?.reasonCode != status.reason.code.rawValue { return true }
+                return refreshPositions && (before?.reasonMessage != status.reason.message || before?.queuePosition != status.queuePosition)
             }
             try SchedulerStore.recordPending(changed, now: now, in: db)
 

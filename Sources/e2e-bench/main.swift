@@ -25,6 +25,8 @@ struct E2EBench: ParsableCommand {
     @Option(help: "A worker process to measure, NAME=PID (repeatable).") var process: [String] = []
     @Option(help: "PID of the broker (beam.smp); found by name when absent.") var brokerPID: Int32?
     @Option(help: "PID of the PostgreSQL postmaster; found by name when absent.") var postgresPID: Int32?
+    @Option(help: "Simulated runtime in seconds: each placed job is finished (job.finished published) this long after it is scheduled, so capacity turns over (0 = jobs never finish during the run).")
+    var runtime: Double = 0
     @Flag(help: "First free the capacity held by earlier bench runs' jobs (publishes job.finished for them).") var releasePrevious = false
     @Option(help: "Results file; this mode's object is replaced, others are kept.") var results: String = "bench/results.json"
 
@@ -62,7 +64,17 @@ struct E2EBench: ParsableCommand {
         log("run \(runID), mode \(mode): \(total) jobs, " + (rate > 0 ? "offered \(Int(rate)) jobs/s for \(duration) s" : "as fast as it goes")
             + ", batches of \(batch), tenants \(tenantList.joined(separator: "/"))")
 
+        var finisher: Finisher?
+        if runtime > 0 {
+            finisher = Finisher(
+                url: try AMQPURL(parsing: config.amqpURL), topology: Topology(prefix: config.topologyPrefix), tenants: Set(tenantList),
+                runtime: runtime)
+            try finisher?.start()
+        }
+        defer { finisher?.stop() }
+
         // CPU before.
+        let benchCPUBefore = ProcessStats.cpuSeconds(getpid()) ?? 0
         let workerCPUBefore = processes.map { ProcessStats.cpuSeconds($0.pid) ?? 0 }
         let brokerBefore = broker.flatMap { ProcessStats.cpuSeconds($0, children: true) } ?? 0
         let databaseBefore = postmaster.map { ProcessStats.treeCPUSeconds(root: $0) } ?? 0
@@ -126,6 +138,7 @@ struct E2EBench: ParsableCommand {
             (process.name, (ProcessStats.cpuSeconds(process.pid) ?? before) - before, ProcessStats.peakRSSMiB(process.pid) ?? 0)
         }
         let brokerCPU = (broker.flatMap { ProcessStats.cpuSeconds($0, children: true) } ?? brokerBefore) - brokerBefore
+        let benchCPU = (ProcessStats.cpuSeconds(getpid()) ?? benchCPUBefore) - benchCPUBefore
         let databaseCPU = (postmaster.map { ProcessStats.treeCPUSeconds(root: $0) } ?? databaseBefore) - databaseBefore
 
         // Latencies and throughput from the system's own timestamps.
@@ -181,6 +194,9 @@ struct E2EBench: ParsableCommand {
             "window_scheduled_s": Self.round(lastScheduled > 0 ? lastScheduled - firstSubmit : 0),
             "broker_cpu_seconds": Self.round(brokerCPU),
             "database_cpu_seconds": Self.round(databaseCPU),
+            "bench_client_cpu_seconds": Self.round(benchCPU),
+            "simulated_runtime_s": runtime,
+            "finished_during_run": finisher?.finished ?? 0,
             "machine": ["nproc": ProcessInfo.processInfo.activeProcessorCount, "cpu_model": ProcessStats.cpuModel],
             "finished_at": ISO8601.string(from: Date()),
         ]
@@ -253,7 +269,9 @@ struct E2EBench: ParsableCommand {
             ("p50_submit_to_admitted_ms", "p50 submit→admitted ms"), ("p99_submit_to_admitted_ms", "p99 submit→admitted ms"),
             ("p999_submit_to_admitted_ms", "p99.9 submit→admitted ms"), ("p50_submit_to_scheduled_ms", "p50 submit→scheduled ms"),
             ("p99_submit_to_scheduled_ms", "p99 submit→scheduled ms"), ("p999_submit_to_scheduled_ms", "p99.9 submit→scheduled ms"),
-            ("broker_cpu_seconds", "broker CPU s"), ("database_cpu_seconds", "database CPU s"), ("completed", "all settled in time"),
+            ("broker_cpu_seconds", "broker CPU s"), ("database_cpu_seconds", "database CPU s"),
+            ("bench_client_cpu_seconds", "bench client CPU s (publisher, finisher)"), ("simulated_runtime_s", "simulated job runtime s"),
+            ("finished_during_run", "jobs finished during the run"), ("completed", "all settled in time"),
         ]
         for (key, label) in keys where key == "completed" {
             lines.append("| \(label) | " + objects.map { (($0[key] as? Bool) ?? false) ? "yes" : "no" }.joined(separator: " | ") + " |")

@@ -47,11 +47,12 @@ enum OutboxStore {
 
     /// Takes up to `limit` unsent messages, oldest first, skipping rows another relay holds: one
     /// statement deletes and returns them. The caller publishes them before committing; a rollback
-    /// (failed publish, crash) puts them back.
+    /// (failed publish, crash) puts them back. (`= ANY(ARRAY(subquery))` makes the subquery run
+    /// once and the delete go by primary key; `IN (subquery)` was planned as a join, 30× slower.)
     static func take(limit: Int, in db: PostgresConnection) throws -> [(seq: Int64, message: OutboxMessage, createdAt: Date)] {
         let rows = try db.query(
             """
-            DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+            DELETE FROM outbox WHERE seq = ANY(ARRAY(SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED))
             RETURNING seq, exchange, routing_key, message_id, properties::text, body, created_at
             """, [limit])
         return try rows.map { row in

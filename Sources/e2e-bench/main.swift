@@ -79,6 +79,9 @@ struct E2EBench: ParsableCommand {
         let brokerBefore = broker.flatMap { ProcessStats.cpuSeconds($0, children: true) } ?? 0
         let databaseBefore = postmaster.map { ProcessStats.treeCPUSeconds(root: $0) } ?? 0
 
+        // Polls below look only at rows decided since now (indexed), not at every earlier run's.
+        let runStarted = Date().addingTimeInterval(-1)
+
         // Publish, paced per batch.
         var workload = Workload(tenants: tenantList, agent: agent, keyPrefix: keyPrefix, seed: 0x5EED)
         let clock = ContinuousClock()
@@ -111,15 +114,15 @@ struct E2EBench: ParsableCommand {
             let decisions = try database.query(
                 """
                 SELECT count(*), count(*) FILTER (WHERE decision = 'admitted') FROM admission_requests
-                WHERE tenant = ANY(string_to_array($1, ',')) AND idempotency_key LIKE $2
-                """, [tenantParam, likeParam])
+                WHERE decided_at >= $3 AND tenant = ANY(string_to_array($1, ',')) AND idempotency_key LIKE $2
+                """, [tenantParam, likeParam, runStarted])
             let placements = try database.query(
                 """
                 SELECT count(*) FILTER (WHERE s.state <> 'pending' OR s.reason_code IS NOT NULL),
                        count(*) FILTER (WHERE s.state = 'scheduled')
                 FROM jobs j JOIN sched_jobs s ON s.job_id = j.id
-                WHERE j.tenant = ANY(string_to_array($1, ',')) AND j.idempotency_key LIKE $2
-                """, [tenantParam, likeParam])
+                WHERE j.admitted_at >= $3 AND j.tenant = ANY(string_to_array($1, ',')) AND j.idempotency_key LIKE $2
+                """, [tenantParam, likeParam, runStarted])
             status = (
                 Int(try decisions[0].text(0) ?? "0") ?? 0, Int(try decisions[0].text(1) ?? "0") ?? 0,
                 Int(try placements[0].text(0) ?? "0") ?? 0, Int(try placements[0].text(1) ?? "0") ?? 0

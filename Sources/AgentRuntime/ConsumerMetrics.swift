@@ -51,6 +51,15 @@ public final class ConsumerMetrics: Sendable {
     public let outboxBacklog = Gauge()
     /// Messages applied (not duplicates), for decisions per second.
     public let applied = Counter()
+    /// More metrics a worker adds (Prometheus text, one call per scrape), e.g. the scheduler's rounds.
+    private let extraExpositions = Mutex<[@Sendable () -> String]>([])
+
+    public func addExposition(_ provider: @escaping @Sendable () -> String) {
+        extraExpositions.withLock { $0.append(provider) }
+    }
+
+    var extraText: String { extraExpositions.withLock { $0 }.map { $0() }.joined() }
+
     /// Seconds since 1970 of the consumers' last loop turn (connected and polling).
     private let alive = Atomic<Int>(0)
 

@@ -25,7 +25,7 @@ public final class Histogram: Sendable {
     }
 
     /// Lines of the text exposition format for metric `name` with `labels` (`worker="x"`).
-    func exposition(name: String, labels: String) -> [String] {
+    public func exposition(name: String, labels: String) -> [String] {
         let snapshot = state.withLock { $0 }
         var lines: [String] = []
         var cumulative = 0

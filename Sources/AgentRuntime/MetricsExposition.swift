@@ -23,6 +23,6 @@ extension ConsumerMetrics {
         lines.append("# HELP agentmgr_handler_seconds Time of the transaction that applied each message.")
         lines.append("# TYPE agentmgr_handler_seconds histogram")
         lines += handlerLatency.exposition(name: "agentmgr_handler_seconds", labels: labels)
-        return lines.joined(separator: "\n") + "\n"
+        return lines.joined(separator: "\n") + "\n" + extraText
     }
 }

@@ -10,6 +10,7 @@ import ServiceLifecycle
 public enum WorkerApp {
     public static func run<Handler: MessageHandler>(
         name: String, queue: InputQueue, handler: Handler, consumers: Int = 1, config: AgentConfig? = nil,
+        metrics: ConsumerMetrics = ConsumerMetrics(),
         prepare: (PostgresPool, Logger) throws -> Void = { _, _ in },
         background: (PostgresPool, Logger) -> [BackgroundTask] = { _, _ in [] }
     ) async throws {
@@ -25,7 +26,6 @@ public enum WorkerApp {
         try prepare(pool, logger)
 
         let topology = Topology(prefix: config.topologyPrefix)
-        let metrics = ConsumerMetrics()
         let settings = ConsumerLoop<Handler>.Settings(
             consumerName: name, queue: queue, prefetch: config.prefetch, batchSize: config.batchSize,
             maxAttempts: config.maxAttempts)

@@ -39,12 +39,17 @@ public final class SchedulingLoop: Sendable {
     let pool: PostgresPool
     let topology: Topology
     let logger: Logger
+    let metrics: SchedulerMetrics
     /// Only the loop's thread touches these; the Mutex makes the class Sendable.
     private let view = Mutex<ClusterView?>(nil)
     private let positionsWrittenAt = Mutex<ContinuousClock.Instant?>(nil)
     private let cachedPolicy = Mutex<(SchedulingPolicy, ContinuousClock.Instant)?>(nil)
 
-    public init(settings: Settings, databaseURL: String, pool: PostgresPool, topology: Topology, logger: Logger) {
+    public init(
+        settings: Settings, databaseURL: String, pool: PostgresPool, topology: Topology, logger: Logger,
+        metrics: SchedulerMetrics = SchedulerMetrics()
+    ) {
+        self.metrics = metrics
         self.settings = settings
         self.databaseURL = databaseURL
         self.pool = pool
@@ -59,6 +64,7 @@ public final class SchedulingLoop: Sendable {
         while !stop.isRequested {
             do {
                 if !election.isLeader { _ = try election.tryAcquire() }
+                metrics.leader.set(election.isLeader ? 1 : 0)
                 guard election.isLeader, let epoch = election.epoch else {
                     sleepUnlessStopped(settings.takeoverInterval, stop)
                     continue
@@ -101,9 +107,10 @@ public final class SchedulingLoop: Sendable {
     @discardableResult
     func round(epoch: Int64) throws -> Bool {
         let cached = view.withLock { $0 }
-        let outcome: (stillLeader: Bool, view: ClusterView?) = try pool.transaction { db in
+        let roundStarted = ContinuousClock.now
+        let outcome: (stillLeader: Bool, view: ClusterView?, placed: Int, waiting: Int) = try pool.transaction { db in
             let current = try db.query("SELECT epoch FROM scheduler_leader FOR UPDATE")[0].decode(0, as: Int64.self)
-            guard current == epoch else { return (false, nil) }
+            guard current == epoch else { return (false, nil, 0, 0) }
             let now = Date()
             let version = try SchedulerStore.nodesVersion(in: db)
             let released = try SchedulerStore.takeReleased(in: db)
@@ -115,7 +122,7 @@ public final class SchedulingLoop: Sendable {
                 cluster = try ClusterView.load(epoch: epoch, nodesVersion: version, in: db)
             }
             let pending = try SchedulerStore.pending(in: db)
-            guard !pending.isEmpty else { return (true, cluster) }
+            guard !pending.isEmpty else { return (true, cluster, 0, 0) }
             let policy = try policy(now: now, in: db)
             let started = ContinuousClock.now
             let result = Scheduler.schedule(
@@ -163,9 +170,15 @@ public final class SchedulingLoop: Sendable {
                         "decision_ms": "\(decided.components.attoseconds / 1_000_000_000_000_000 + decided.components.seconds * 1000)",
                     ])
             }
-            return (true, cluster)
+            return (true, cluster, placements.count, result.pending.count)
         }
         view.withLock { $0 = outcome.view }
+        if outcome.stillLeader {
+            metrics.placements.add(outcome.placed)
+            metrics.pending.set(outcome.waiting)
+        }
+        metrics.rounds.add(1)
+        metrics.roundLatency.observe(ContinuousClock.now - roundStarted)
         return outcome.stillLeader
     }
 

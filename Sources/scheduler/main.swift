@@ -7,8 +7,17 @@ import SchedulerWorker
 // as you like: one leads and decides, the others take over within seconds if it dies.
 let config = try AgentConfig.load()
 let topology = Topology(prefix: config.topologyPrefix)
+let metrics = ConsumerMetrics()
+let schedulerMetrics = SchedulerMetrics()
+metrics.addExposition { schedulerMetrics.prometheusText(worker: SchedulerHandler.workerName) }
 try await WorkerApp.run(
     name: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(topology), handler: SchedulerHandler(), config: config,
+    metrics: metrics,
     background: { pool, logger in
-        [SchedulingLoop(settings: .init(), databaseURL: config.databaseURL, pool: pool, topology: topology, logger: logger).task]
+        [
+            SchedulingLoop(
+                settings: .init(), databaseURL: config.databaseURL, pool: pool, topology: topology, logger: logger,
+                metrics: schedulerMetrics
+            ).task
+        ]
     })

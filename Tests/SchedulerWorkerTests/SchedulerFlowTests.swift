@@ -28,9 +28,10 @@ struct SchedulerFlowTests {
         let consumer = ConsumerLoop(
             settings: .init(consumerName: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(env.topology)),
             handler: SchedulerHandler(), amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: logger)
+        let metrics = SchedulerMetrics()
         let loop = SchedulingLoop(
             settings: .init(identity: "test-scheduler", refresh: .seconds(1)), databaseURL: env.databaseURL, pool: env.pool,
-            topology: env.topology, logger: logger)
+            topology: env.topology, logger: logger, metrics: metrics)
         let consuming = BackgroundLoop { consumer.run(until: $0) }
         defer { _ = consuming.stopAndJoin() }
         let deciding = BackgroundLoop { loop.run(until: $0) }
@@ -73,6 +74,15 @@ struct SchedulerFlowTests {
         #expect(try eventually { try env.count("SELECT count(*) FROM sched_jobs WHERE job_id = $1 AND state = 'scheduled'", [waiter]) == 1 })
         #expect(try env.count("SELECT count(*) FROM allocations WHERE job_id = $1 AND released_at IS NOT NULL", [gang]) == 2)
         #expect(try env.count("SELECT count(*) FROM events WHERE type = 'job.scheduled'") == 2)
+
+        // What /metrics shows for the decision loop.
+        let text = metrics.prometheusText(worker: "scheduler")
+        #expect(metrics.placements.current == 2)
+        #expect(text.contains("agentmgr_scheduler_placements_total{worker=\"scheduler\"} 2"))
+        #expect(text.contains("agentmgr_scheduler_leader{worker=\"scheduler\"} 1"))
+        #expect(text.contains("agentmgr_scheduler_pending_jobs{worker=\"scheduler\"} 0"))
+        #expect(text.contains("# TYPE agentmgr_scheduler_round_seconds histogram"))
+        #expect(metrics.rounds.current >= 3)
     }
 
     @Test("A cordoned node takes no new job")

@@ -23,9 +23,11 @@ import uuid
 
 import pika
 
-ROUTING_KEY = "job.submit"
+ROUTING_KEY = "job.submit"  # + ".<priority class>": the class's lane
 SUBMITTED_AT_HEADER = "x-submitted-at"
-# AMQP priority of each class's lane on the requests queue (x-max-priority 4).
+# Priority lanes, highest first: one quorum queue each, consumed in this order.
+LANES = ["critical", "high", "normal", "low", "batch"]
+# The AMQP priority property of each class (informational; the routing key picks the lane).
 PRIORITY = {"critical": 4, "high": 3, "normal": 2, "low": 1, "batch": 0}
 
 EXIT_ADMITTED, EXIT_NO_ANSWER, EXIT_REJECTED = 0, 1, 3
@@ -85,20 +87,22 @@ def declare_requests_topology(channel, prefix):
     channel.exchange_declare(dead_letter_exchange, exchange_type="topic", durable=True)
     channel.queue_declare(f"{queue}.dead", durable=True)
     channel.queue_bind(f"{queue}.dead", dead_letter_exchange, routing_key=queue)
-    channel.queue_declare(
-        queue,
-        durable=True,
-        arguments={
-            "x-max-priority": 4,
-            "x-dead-letter-exchange": dead_letter_exchange,
-            "x-dead-letter-routing-key": queue,
-        },
-    )
-    channel.queue_bind(queue, exchange, routing_key=ROUTING_KEY)
+    for lane in LANES:
+        channel.queue_declare(
+            f"{queue}.{lane}",
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": dead_letter_exchange,
+                "x-dead-letter-routing-key": queue,
+            },
+        )
+        channel.queue_bind(f"{queue}.{lane}", exchange, routing_key=f"{ROUTING_KEY}.{lane}")
+    channel.queue_bind(f"{queue}.normal", exchange, routing_key=ROUTING_KEY)  # no lane given
     return exchange
 
 
-def submit(url, prefix, body, key, priority, timeout):
+def submit(url, prefix, body, key, priority_class, timeout):
     """Publishes the request and waits for its decision. Returns (reply properties, body bytes),
     or None when nothing arrived within `timeout` seconds."""
     connection = pika.BlockingConnection(pika.URLParameters(url))
@@ -122,7 +126,7 @@ def submit(url, prefix, body, key, priority, timeout):
         channel.confirm_delivery()  # basic_publish now returns only once the broker has the message
         channel.basic_publish(
             exchange,
-            ROUTING_KEY,
+            f"{ROUTING_KEY}.{priority_class}",  # the class's lane
             body,
             pika.BasicProperties(
                 content_type="application/json",
@@ -130,7 +134,7 @@ def submit(url, prefix, body, key, priority, timeout):
                 message_id=key,  # the idempotency key
                 correlation_id=correlation_id,
                 reply_to=reply_queue,
-                priority=priority,
+                priority=PRIORITY[priority_class],
                 type="job.submit",
                 app_id="submit_with_pika",
                 timestamp=int(time.time()),
@@ -199,13 +203,14 @@ def main():
         print(f"{args.spec}: {error}", file=sys.stderr)
         return EXIT_NO_ANSWER
 
-    priority = PRIORITY["normal"]
+    priority_class = "normal"
     if isinstance(spec, dict):
         given = spec.get("idempotency_key")
         key = args.key or (given if isinstance(given, str) and given else None) or str(uuid.uuid4())
         if args.key:
             spec["idempotency_key"] = key  # message_id and idempotency_key must be equal when both are given
-        priority = PRIORITY.get(spec.get("priority_class"), priority)
+        if spec.get("priority_class") in PRIORITY:
+            priority_class = spec["priority_class"]
         body = json.dumps(spec, default=json_default).encode("utf-8")
     else:  # not a JSON object: sent as is, and admission answers malformed_request
         key = args.key or str(uuid.uuid4())
@@ -213,7 +218,7 @@ def main():
 
     print(f"submitting {args.spec} with key {key}, waiting up to {args.timeout:g} s...", file=sys.stderr)
     try:
-        answer = submit(url, args.prefix, body, key, priority, args.timeout)
+        answer = submit(url, args.prefix, body, key, priority_class, args.timeout)
     except pika.exceptions.AMQPError as error:
         print(f"broker error: {error!r}", file=sys.stderr)
         return EXIT_NO_ANSWER

@@ -178,7 +178,8 @@ gen_password() {
 
 cred_get() {
     [[ -f "$CREDS" ]] || return 0
-    awk -v k="$1" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' "$CREDS"
+    # the last value wins (a key may be re-recorded, e.g. provisioned.<worker> at a new version)
+    awk -v k="$1" 'index($0, k "=") == 1 { v = substr($0, length(k) + 2) } END { if (v != "") print v }' "$CREDS"
 }
 
 # print the value for key $1, generating and storing it first if missing
@@ -618,7 +619,7 @@ amqp_url() {
 # exactly its slice. Run after `agentctl migrate` (the group roles come from the migrations).
 worker_queue() {
     case "$1" in
-    admission) printf '%s' 'agentmgr\.admission\.requests' ;;
+    admission) printf '%s' 'agentmgr\.admission\.requests(\.(critical|high|normal|low|batch))?' ;;
     scheduler) printf '%s' 'agentmgr\.scheduler' ;;
     demo-worker) printf '%s' 'agentmgr\.demo-worker' ;;
     *) die "unknown worker '$1' (admission, scheduler, demo-worker)" ;;
@@ -633,7 +634,8 @@ worker_credentials() {
     role="agentmgr_${worker//-/_}"
     pw_amqp="$(cred_ensure "amqp_user.$user")"
     pw_db="$(cred_ensure "db_user.$db_role")"
-    if [[ "$(cred_get "provisioned.$worker")" != "yes" ]]; then
+    # The version changes when the permissions do (2: admission's priority-lane queues).
+    if [[ "$(cred_get "provisioned.$worker")" != "2" ]]; then
         [[ -n "$(rmq_pid)" ]] || die "RabbitMQ is not running; run 'scripts/services.sh start' first"
         users="$(rmqctl -q list_users --no-table-headers </dev/null)"
         if rmq_user_exists "$user" "$users"; then
@@ -653,7 +655,7 @@ SELECT format(CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$db_role
               '$db_role', '$pw_db') \gexec
 SELECT format('GRANT %I TO %I', '$role', '$db_role') \gexec
 SQL
-        ( umask 077; printf '%s=%s\n' "provisioned.$worker" yes >>"$CREDS" )
+        ( umask 077; printf '%s=%s\n' "provisioned.$worker" 2 >>"$CREDS" )
         log "credentials for $worker: broker user $user, database role $db_role (member of $role)"
     fi
     printf 'export AGENTMGR_AMQP_URL=amqp://%s:%s@%s:%s/%s\n' "$user" "$pw_amqp" "$RMQ_ADDR" "$RMQ_PORT" "$RMQ_VHOST"

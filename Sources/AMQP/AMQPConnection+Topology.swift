@@ -39,13 +39,19 @@ extension AMQPConnection {
 
     /// Messages ready in an existing queue (passive declare); throws `.channelClosed` 404 if it does not exist.
     public func messageCount(queue: String) throws -> Int {
+        try queueState(queue).messages
+    }
+
+    /// Ready messages and consumers of an existing queue (passive declare); throws
+    /// `.channelClosed` 404 if it does not exist (the next call reopens the channel).
+    public func queueState(_ queue: String) throws -> (messages: Int, consumers: Int) {
         try ensureChannel()
         let allocations = CAllocations()
         defer { withExtendedLifetime(allocations) {} }
         let ok = amqp_queue_declare(state, channel, allocations.bytes(queue), 1, 0, 0, 0, amqp_empty_table)
         try checkReply("queue.declare passive \(queue)")
         guard let ok else { throw AMQPError(.library, "queue.declare \(queue): empty reply") }
-        return Int(ok.pointee.message_count)
+        return (Int(ok.pointee.message_count), Int(ok.pointee.consumer_count))
     }
 
     public func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {

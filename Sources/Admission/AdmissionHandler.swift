@@ -19,11 +19,13 @@ public final class AdmissionHandler: MessageHandler {
         self.catalogTTL = catalogTTL
     }
 
-    /// The requests queue, with one priority lane per class (critical first).
+    /// The requests queues: one quorum queue per priority class (`….requests.critical` …
+    /// `….requests.batch`), consumed highest lane first. A request published with the bare
+    /// `job.submit` key lands in the normal lane.
     public static func inputQueue(_ topology: Topology) -> InputQueue {
         InputQueue(
-            name: topology.queueName("admission.requests"), bindings: [AdmissionRequest.routingKey], source: .requests,
-            maxPriority: PriorityClass.critical.messagePriority)
+            name: topology.queueName("admission.requests"), bindings: [AdmissionRequest.routingKey], source: .requests, type: .quorum,
+            lanes: PriorityClass.allCases.sorted(by: >).map(\.rawValue), defaultLane: PriorityClass.normal.rawValue)
     }
 
     public func decode(_ delivery: AMQPDelivery) throws -> AdmissionRequest {

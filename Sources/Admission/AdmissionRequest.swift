@@ -22,8 +22,11 @@ public struct AdmissionRequest: Sendable {
         return "request-" + StableID.hex(parts.joined())
     }
 
-    /// Routing key for job submissions on the requests exchange.
+    /// Routing key for job submissions on the requests exchange; `routingKey(for:)` picks the lane.
     public static let routingKey = "job.submit"
+
+    /// `job.submit.<class>`: the request goes to its priority class's lane.
+    public static func routingKey(for priority: PriorityClass) -> String { "\(routingKey).\(priority.rawValue)" }
     /// Header carrying the submit time with millisecond precision.
     public static let submittedAtHeader = "x-submitted-at"
 

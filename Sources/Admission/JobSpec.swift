@@ -66,7 +66,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
 public enum PriorityClass: String, Sendable, Codable, CaseIterable, Comparable {
     case critical, high, normal, low, batch
 
-    /// The AMQP message priority of this class's lane (queues declare `x-max-priority` 4).
+    /// The AMQP message priority of this class (0-4). Lanes are separate queues now (routing key
+    /// `job.submit.<class>`); the property is still set, for consumers of classic priority queues.
     public var messagePriority: UInt8 {
         switch self {
         case .critical: 4

@@ -58,7 +58,7 @@ public final class SubmissionClient {
         try publisher.publish(
             requests.map { request in
                 AMQPOutgoingMessage(
-                    exchange: topology.requestsExchange, routingKey: AdmissionRequest.routingKey,
+                    exchange: topology.requestsExchange, routingKey: AdmissionRequest.routingKey(for: request.priority),
                     properties: AMQPProperties(
                         contentType: "application/json", messageID: request.idempotencyKey, correlationID: request.correlationID,
                         replyTo: withReplies ? replyQueue : nil, type: "job.submit", appID: "agentctl",

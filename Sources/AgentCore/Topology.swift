@@ -28,21 +28,71 @@ public struct Topology: Sendable, Equatable {
         try connection.declareExchange(requestsExchange, type: .direct)
     }
 
-    /// Declares a worker's input queue, its bindings to the events exchange and its dead-letter queue.
+    /// Declares a worker's input queue (one queue per lane when it has lanes), its bindings to the
+    /// events or requests exchange, and its dead-letter queue.
     public func declare(_ input: InputQueue, on connection: AMQPConnection) throws {
         try declareExchanges(on: connection)
         let deadLetters = deadLetterQueueName(input.name)
-        try connection.declareQueue(AMQPQueueSpec(name: deadLetters, type: input.type == .stream ? .classic : input.type))
+        // Dead letters wait for a person: a plain classic queue whatever the input's type.
+        try connection.declareQueue(AMQPQueueSpec(name: deadLetters))
         try connection.bindQueue(deadLetters, exchange: deadLetterExchange, routingKey: input.name)
-        var spec = AMQPQueueSpec(name: input.name, type: input.type, maxPriority: input.maxPriority)
-        if input.type != .stream {
-            spec.deadLetterExchange = deadLetterExchange
-            spec.deadLetterRoutingKey = input.name
+        let exchange = input.source == .requests ? requestsExchange : eventsExchange
+        for queue in input.queueNames {
+            var spec = AMQPQueueSpec(name: queue, type: input.type, maxPriority: input.maxPriority)
+            if input.type != .stream {
+                spec.deadLetterExchange = deadLetterExchange
+                spec.deadLetterRoutingKey = input.name
+            }
+            try declareReplacingOutdated(spec, on: connection)
         }
-        try connection.declareQueue(spec)
         for key in input.bindings {
-            try connection.bindQueue(input.name, exchange: input.source == .requests ? requestsExchange : eventsExchange, routingKey: key)
+            if input.lanes.isEmpty {
+                try connection.bindQueue(input.name, exchange: exchange, routingKey: key)
+                continue
+            }
+            for lane in input.lanes {
+                try connection.bindQueue(input.laneQueueName(lane), exchange: exchange, routingKey: "\(key).\(lane)")
+            }
+            if let defaultLane = input.defaultLane {
+                try connection.bindQueue(input.laneQueueName(defaultLane), exchange: exchange, routingKey: key)
+            }
         }
+        if !input.lanes.isEmpty { try retireSingleQueue(input.name, on: connection) }
+    }
+
+    /// Declares `spec`. A queue of that name declared with other arguments by an earlier version
+    /// (say a classic priority queue now quorum) is replaced when it is empty and unused;
+    /// otherwise the error says what to do, and nothing is deleted.
+    func declareReplacingOutdated(_ spec: AMQPQueueSpec, on connection: AMQPConnection) throws {
+        do {
+            try connection.declareQueue(spec)
+        } catch let error as AMQPError where error.kind == .channelClosed && error.code == 406 {
+            let (messages, consumers) = try connection.queueState(spec.name)
+            guard messages == 0, consumers == 0 else {
+                throw AMQPError(
+                    .usage,
+                    "queue \(spec.name) exists with other arguments than this version declares (\(error.message)); it holds \(messages) messages and has \(consumers) consumers. Let the previous version drain it, then delete it (rabbitmqctl delete_queue \(spec.name)); it is re-created as a \(spec.type.rawValue) queue at the next start")
+            }
+            try connection.deleteQueue(spec.name)
+            try connection.declareQueue(spec)
+        }
+    }
+
+    /// The single queue an input had before it was split into lanes: deleted when empty and
+    /// unused, so its binding stops taking copies of new messages.
+    func retireSingleQueue(_ name: String, on connection: AMQPConnection) throws {
+        let state: (messages: Int, consumers: Int)
+        do {
+            state = try connection.queueState(name)
+        } catch let error as AMQPError where error.kind == .channelClosed && error.code == 404 {
+            return  // never existed, or already retired
+        }
+        guard state.messages == 0, state.consumers == 0 else {
+            throw AMQPError(
+                .usage,
+                "queue \(name) (the layout before priority lanes) still holds \(state.messages) messages and has \(state.consumers) consumers: let the previous version drain it, then delete it (rabbitmqctl delete_queue \(name)); its messages are not moved automatically")
+        }
+        try connection.deleteQueue(name)
     }
 }
 
@@ -60,16 +110,31 @@ public struct InputQueue: Sendable, Equatable {
     /// Routing keys (patterns on the events exchange: `job.*`, `demo.task`).
     public var bindings: [String]
     public var type: AMQPQueueType
-    /// Priority lanes within the queue (classic queues only).
+    /// Priority within one queue (classic queues only).
     public var maxPriority: UInt8?
+    /// Priority lanes, highest first: one queue per lane, `<name>.<lane>`, bound with
+    /// `<binding>.<lane>`. The consumer takes from a higher lane before any lower one. Quorum
+    /// queues cannot do `x-max-priority`, and on this broker a quorum queue costs a fraction of a
+    /// classic priority queue per message (docs/benchmarks.md).
+    public var lanes: [String]
+    /// The lane a message published with the bare binding key lands in.
+    public var defaultLane: String?
 
     public init(
-        name: String, bindings: [String], source: Source = .events, type: AMQPQueueType = .classic, maxPriority: UInt8? = nil
+        name: String, bindings: [String], source: Source = .events, type: AMQPQueueType = .classic, maxPriority: UInt8? = nil,
+        lanes: [String] = [], defaultLane: String? = nil
     ) {
         self.name = name
         self.source = source
         self.bindings = bindings
         self.type = type
         self.maxPriority = maxPriority
+        self.lanes = lanes
+        self.defaultLane = defaultLane
     }
+
+    public func laneQueueName(_ lane: String) -> String { "\(name).\(lane)" }
+
+    /// The queues to consume, highest lane first.
+    public var queueNames: [String] { lanes.isEmpty ? [name] : lanes.map(laneQueueName) }
 }

@@ -80,7 +80,9 @@ final class ConsumerSession<Handler: MessageHandler> {
     let loop: ConsumerLoop<Handler>
     let consumer: AMQPConnection
     var deadLetterPublisher: AMQPConnection?
-    let consumerTag: String
+    /// One consumer per queue of the input, highest lane first; the index is the lane.
+    let consumerTags: [String]
+    var buffer: LaneBuffer
 
     init(loop: ConsumerLoop<Handler>, stop: StopSignal) throws {
         self.loop = loop
@@ -89,8 +91,12 @@ final class ConsumerSession<Handler: MessageHandler> {
         }
         try loop.topology.declare(loop.settings.queue, on: consumer)
         try consumer.setPrefetch(UInt16(clamping: loop.settings.prefetch))
-        consumerTag = try consumer.consume(queue: loop.settings.queue.name)
-        loop.logger.info("consuming", metadata: ["consumer_tag": "\(consumerTag)"])
+        // Highest lane first, so that is what the broker starts pushing first.
+        let queues = loop.settings.queue.queueNames
+        let connection = consumer
+        consumerTags = try queues.map { try connection.consume(queue: $0) }
+        buffer = LaneBuffer(laneCount: queues.count)
+        loop.logger.info("consuming", metadata: ["queues": "\(queues.joined(separator: ","))"])
     }
 
     func close() {
@@ -101,18 +107,27 @@ final class ConsumerSession<Handler: MessageHandler> {
     func consume(until stop: StopSignal) throws {
         while !stop.isRequested {
             loop.metrics.markAlive()
-            guard let first = try consumer.nextDelivery(timeout: .milliseconds(250)) else {
-                deadLetterPublisher?.serviceHeartbeats()
-                continue
+            if buffer.isEmpty {
+                guard let first = try consumer.nextDelivery(timeout: .milliseconds(250)) else {
+                    deadLetterPublisher?.serviceHeartbeats()
+                    continue
+                }
+                buffer.add(first, lane: lane(of: first))
             }
-            var batch = [first]
-            while batch.count < loop.settings.batchSize, let next = try consumer.nextDelivery(timeout: .zero) {
-                batch.append(next)
+            // Take everything already received (at most the prefetch of each lane), then decide
+            // from the highest lane down.
+            let limit = max(loop.settings.prefetch, loop.settings.batchSize) * consumerTags.count
+            while buffer.count < limit, let next = try consumer.nextDelivery(timeout: .zero) {
+                buffer.add(next, lane: lane(of: next))
             }
-            try process(batch)
+            try process(buffer.takeBatch(limit: loop.settings.batchSize))
         }
         // Stop taking messages; what the broker already pushed is requeued when the connection closes.
-        try? consumer.cancel(consumerTag: consumerTag)
+        for tag in consumerTags { try? consumer.cancel(consumerTag: tag) }
+    }
+
+    private func lane(of delivery: AMQPDelivery) -> Int {
+        consumerTags.firstIndex(of: delivery.consumerTag) ?? consumerTags.count - 1
     }
 
     /// A handler threw for the message at `index` of the batch.
@@ -186,11 +201,12 @@ final class ConsumerSession<Handler: MessageHandler> {
                 }
             }
         }
-        // Everything else in the batch is settled by one multiple-ack (nacked tags are already settled).
-        if let last = batch.map(\.deliveryTag).filter({ !requeued.contains($0) }).max() {
-            try consumer.ack(last, multiple: true)
-            loop.metrics.acked.add(batch.count - requeued.count)
-        }
+        // Everything else in the batch is settled by one multiple-ack (nacked tags are already
+        // settled), plus single acks for what arrived after a delivery still waiting in a lower lane.
+        let acks = buffer.settle(batch.map(\.deliveryTag), requeued: requeued)
+        if let last = acks.multipleUpTo { try consumer.ack(last, multiple: true) }
+        for tag in acks.singles { try consumer.ack(tag) }
+        loop.metrics.acked.add(batch.count - requeued.count)
     }
 
     /// One transaction: claims the items in the inbox, hands the new ones to the handler, writes

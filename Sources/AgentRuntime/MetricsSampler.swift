@@ -7,15 +7,16 @@ import Postgres
 /// seconds, on its own connections, so scrapes never wait on the broker or the database.
 final class MetricsSampler: Sendable {
     let amqpURL: AMQPURL
-    let queue: String
+    /// The input's queues (its lanes); the depth is their sum.
+    let queues: [String]
     let pool: PostgresPool
     let metrics: ConsumerMetrics
     let logger: Logger
     let interval: Duration
 
-    init(amqpURL: AMQPURL, queue: String, pool: PostgresPool, metrics: ConsumerMetrics, logger: Logger, interval: Duration = .seconds(5)) {
+    init(amqpURL: AMQPURL, queues: [String], pool: PostgresPool, metrics: ConsumerMetrics, logger: Logger, interval: Duration = .seconds(5)) {
         self.amqpURL = amqpURL
-        self.queue = queue
+        self.queues = queues
         self.pool = pool
         self.metrics = metrics
         self.logger = logger
@@ -27,7 +28,7 @@ final class MetricsSampler: Sendable {
         while !stop.isRequested {
             do {
                 if connection?.isOpen != true { connection = try AMQPConnection(url: amqpURL) }
-                metrics.queueDepth.set(try connection!.messageCount(queue: queue))
+                metrics.queueDepth.set(try queues.reduce(0) { $0 + (try connection!.messageCount(queue: $1)) })
             } catch {
                 connection = nil
             }

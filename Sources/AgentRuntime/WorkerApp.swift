@@ -38,7 +38,7 @@ public enum WorkerApp {
             let server = MetricsServer(
                 address: config.metricsAddress, port: config.metricsPort, logger: logger,
                 metrics: { metrics.prometheusText(worker: name) }, healthy: { metrics.isAlive() })
-            let sampler = MetricsSampler(amqpURL: amqpURL, queue: queue.name, pool: pool, metrics: metrics, logger: logger)
+            let sampler = MetricsSampler(amqpURL: amqpURL, queues: queue.queueNames, pool: pool, metrics: metrics, logger: logger)
             tasks += [BackgroundTask(name: "metrics") { server.run(until: $0) }, BackgroundTask(name: "sampler") { sampler.run(until: $0) }]
         }
         let service = WorkerService(name: name, loops: loops, relay: relay, background: tasks, logger: logger)

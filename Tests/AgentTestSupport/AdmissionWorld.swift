@@ -20,7 +20,7 @@ public final class AdmissionWorld: @unchecked Sendable {
         config.flavorsFile = root.appendingPathComponent("config/flavors.json").path
         config.clusterFile = root.appendingPathComponent("config/cluster.json").path
         _ = try Catalog.sync(config: config, pool: env.pool)
-        env.track(queue: AdmissionHandler.inputQueue(env.topology).name)
+        for queue in AdmissionHandler.inputQueue(env.topology).queueNames { env.track(queue: queue) }
         try seed()
     }
 

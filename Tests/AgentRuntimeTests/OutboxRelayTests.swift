@@ -1,0 +1,39 @@
+import AMQP
+import AgentCore
+import AgentRuntime
+import AgentTestSupport
+import Foundation
+import Logging
+import Testing
+
+@Suite("Outbox relay")
+struct OutboxRelayTests {
+    @Test("A row AMQP cannot carry goes to outbox_failed with its reason; the rows around it are published in order")
+    func quarantinesWhatCannotBePublished() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        let observer = try env.observerQueue()
+        let tooLong = String(repeating: "x", count: 300)  // AMQP short strings end at 255 bytes
+        try env.pool.withConnection { db in
+            for (id, type) in [("m-1", "demo.first"), ("m-2", tooLong), ("m-3", "demo.third")] {
+                try db.query(
+                    "INSERT INTO outbox (exchange, routing_key, message_id, properties, body) VALUES ($1, $2, $3, $4::jsonb, '{}')",
+                    [env.topology.eventsExchange, "demo.x", id, "{\"type\": \"\(type)\"}"])
+            }
+        }
+        let relay = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: env.pool, logger: Logger(label: "relay"))
+        #expect(try relay.drain() == 3)
+        #expect(try relay.backlog() == 0)
+        #expect(try env.count("SELECT count(*) FROM outbox_failed WHERE message_id = 'm-2' AND reason LIKE '%255%'") == 1)
+
+        let consumer = try AMQPConnection(url: env.amqpURL)
+        defer { consumer.close() }
+        _ = try consumer.consume(queue: observer)
+        var received: [String] = []
+        while let delivery = try consumer.nextDelivery(timeout: .seconds(2)) {
+            received.append(delivery.properties.messageID ?? "")
+            try consumer.ack(delivery.deliveryTag)
+        }
+        #expect(received == ["m-1", "m-3"])
+    }
+}

@@ -4,9 +4,11 @@ import Foundation
 import Synchronization
 
 /// Stands in for the node agents (issue 6) during a run: every job of the bench tenants that the
-/// scheduler places "runs" for `runtime` seconds, then its `job.finished` is published, so the
-/// cluster's capacity turns over and a long run measures a steady state instead of a cluster
-/// filling up. It follows `job.scheduled` on its own server-named queue, as a node agent would.
+/// scheduler places "runs" for `runtime` seconds (0: forever), then its `job.finished` is
+/// published, so the cluster's capacity turns over and a long run measures a steady state instead
+/// of a cluster filling up. It follows `job.scheduled` and `job.pending` on its own server-named
+/// queue, as a node agent would, and so also counts the jobs the scheduler has settled (placed,
+/// or waiting with a reason) without polling the database.
 final class Finisher: @unchecked Sendable {  // `stop` is the only state shared with the caller (a Mutex)
     private let url: AMQPURL
     private let topology: Topology
@@ -14,6 +16,7 @@ final class Finisher: @unchecked Sendable {  // `stop` is the only state shared 
     private let runtime: Double
     private let stopped = Mutex(false)
     private let finishedCount = Mutex(0)
+    private let settledJobs = Mutex(Set<String>())
     private var thread: Thread?
 
     init(url: AMQPURL, topology: Topology, tenants: Set<String>, runtime: Double) {
@@ -24,12 +27,15 @@ final class Finisher: @unchecked Sendable {  // `stop` is the only state shared 
     }
 
     var finished: Int { finishedCount.withLock { $0 } }
+    /// Distinct jobs of the bench tenants placed or given a waiting reason since `start`.
+    var settled: Int { settledJobs.withLock { $0.count } }
 
     /// Binds its queue before returning, so no placement made after `start` is missed.
     func start() throws {
         let consumer = try AMQPConnection(url: url)
         let queue = try consumer.declareExclusiveQueue()
         try consumer.bindQueue(queue, exchange: topology.eventsExchange, routingKey: "job.scheduled")
+        try consumer.bindQueue(queue, exchange: topology.eventsExchange, routingKey: "job.pending")
         try consumer.setPrefetch(2_000)
         _ = try consumer.consume(queue: queue)
         let publisher = try AMQPConnection(url: url)
@@ -62,6 +68,8 @@ final class Finisher: @unchecked Sendable {  // `stop` is the only state shared 
                 guard let event = try? EventEnvelope.decode(from: delivery.body), let tenant = event.tenant, tenants.contains(tenant),
                     let jobID = event.subjects["job"]
                 else { continue }
+                settledJobs.withLock { _ = $0.insert(jobID) }
+                guard event.type == "job.scheduled", runtime > 0 else { continue }
                 running.append((Date().addingTimeInterval(runtime), jobID, tenant))
                 if running.count - next >= 2_000 { break }
             }

@@ -64,14 +64,11 @@ struct E2EBench: ParsableCommand {
         log("run \(runID), mode \(mode): \(total) jobs, " + (rate > 0 ? "offered \(Int(rate)) jobs/s for \(duration) s" : "as fast as it goes")
             + ", batches of \(batch), tenants \(tenantList.joined(separator: "/"))")
 
-        var finisher: Finisher?
-        if runtime > 0 {
-            finisher = Finisher(
-                url: try AMQPURL(parsing: config.amqpURL), topology: Topology(prefix: config.topologyPrefix), tenants: Set(tenantList),
-                runtime: runtime)
-            try finisher?.start()
-        }
-        defer { finisher?.stop() }
+        let finisher = Finisher(
+            url: try AMQPURL(parsing: config.amqpURL), topology: Topology(prefix: config.topologyPrefix), tenants: Set(tenantList),
+            runtime: runtime)
+        try finisher.start()
+        defer { finisher.stop() }
 
         // CPU before.
         let benchCPUBefore = ProcessStats.cpuSeconds(getpid()) ?? 0
@@ -109,25 +106,17 @@ struct E2EBench: ParsableCommand {
         // Wait until every request is decided and every admitted job is scheduled or pending with a reason.
         let deadline = clock.now + .seconds(timeout)
         var finished = false
-        var status = (decided: 0, admitted: 0, settled: 0, scheduled: 0)
+        var status = (decided: 0, admitted: 0, settled: 0)
         while clock.now < deadline {
             let decisions = try database.query(
                 """
                 SELECT count(*), count(*) FILTER (WHERE decision = 'admitted') FROM admission_requests
                 WHERE decided_at >= $3 AND tenant = ANY(string_to_array($1, ',')) AND idempotency_key LIKE $2
                 """, [tenantParam, likeParam, runStarted])
-            let placements = try database.query(
-                """
-                SELECT count(*) FILTER (WHERE s.state <> 'pending' OR s.reason_code IS NOT NULL),
-                       count(*) FILTER (WHERE s.state = 'scheduled')
-                FROM jobs j JOIN sched_jobs s ON s.job_id = j.id
-                WHERE j.admitted_at >= $3 AND j.tenant = ANY(string_to_array($1, ',')) AND j.idempotency_key LIKE $2
-                """, [tenantParam, likeParam, runStarted])
-            status = (
-                Int(try decisions[0].text(0) ?? "0") ?? 0, Int(try decisions[0].text(1) ?? "0") ?? 0,
-                Int(try placements[0].text(0) ?? "0") ?? 0, Int(try placements[0].text(1) ?? "0") ?? 0
-            )
-            log("waiting: \(status.decided)/\(total) decided (\(status.admitted) admitted), \(status.settled) scheduled or pending (\(status.scheduled) scheduled)")
+            // Placed or pending with a reason: counted from the scheduler's events (no database poll).
+            let settled = finisher.settled
+            status = (Int(try decisions[0].text(0) ?? "0") ?? 0, Int(try decisions[0].text(1) ?? "0") ?? 0, settled)
+            log("waiting: \(status.decided)/\(total) decided (\(status.admitted) admitted), \(status.settled) placed or waiting with a reason")
             if status.decided >= total && status.settled >= status.admitted {
                 finished = true
                 break
@@ -143,6 +132,13 @@ struct E2EBench: ParsableCommand {
         let brokerCPU = (broker.flatMap { ProcessStats.cpuSeconds($0, children: true) } ?? brokerBefore) - brokerBefore
         let benchCPU = (ProcessStats.cpuSeconds(getpid()) ?? benchCPUBefore) - benchCPUBefore
         let databaseCPU = (postmaster.map { ProcessStats.treeCPUSeconds(root: $0) } ?? databaseBefore) - databaseBefore
+
+        let pendingAtEnd = Int(
+            try database.query(
+                """
+                SELECT count(*) FROM jobs j JOIN sched_jobs s ON s.job_id = j.id
+                WHERE j.admitted_at >= $3 AND j.tenant = ANY(string_to_array($1, ',')) AND j.idempotency_key LIKE $2 AND s.state = 'pending'
+                """, [tenantParam, likeParam, runStarted])[0].text(0) ?? "0") ?? 0
 
         // Latencies and throughput from the system's own timestamps.
         let rows = try database.query(
@@ -190,7 +186,7 @@ struct E2EBench: ParsableCommand {
             "admitted": status.admitted,
             "rejected": status.decided - status.admitted,
             "scheduled": toScheduled.count,
-            "pending": status.settled - status.scheduled,
+            "pending": pendingAtEnd,
             "admitted_jobs_per_s": Self.round(admittedRate),
             "scheduled_jobs_per_s": Self.round(scheduledRate),
             "window_admitted_s": Self.round(lastDecision - firstSubmit),
@@ -199,7 +195,7 @@ struct E2EBench: ParsableCommand {
             "database_cpu_seconds": Self.round(databaseCPU),
             "bench_client_cpu_seconds": Self.round(benchCPU),
             "simulated_runtime_s": runtime,
-            "finished_during_run": finisher?.finished ?? 0,
+            "finished_during_run": finisher.finished,
             "machine": ["nproc": ProcessInfo.processInfo.activeProcessorCount, "cpu_model": ProcessStats.cpuModel],
             "finished_at": ISO8601.string(from: Date()),
         ]

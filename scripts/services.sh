@@ -29,7 +29,7 @@ TAG_VAR=AGENTMGR_SERVICES_TAG
 TAG="$DATA"
 unset "$TAG_VAR"
 
-PACKAGES=(rabbitmq-server postgresql librabbitmq-dev libpq-dev)
+PACKAGES=(rabbitmq-server postgresql librabbitmq-dev libpq-dev python3)  # python3: make bench, make run, the example agent
 
 # --- RabbitMQ -------------------------------------------------------------------------------------
 RMQ_BIN=/usr/lib/rabbitmq/bin

@@ -28,3 +28,7 @@ swift test --skip BrokerRestartTests
 # This suite stops and starts the shared broker, so it runs alone.
 echo "== tests that restart the broker" >&2
 swift test --filter BrokerRestartTests
+# The example training program (Python, standard library): checkpoints, exact resume, the
+# progress protocol (docs/progress-protocol.md) the node agent reads.
+echo "== example agent: checkpoint and exact resume (examples/agents)" >&2
+python3 examples/agents/gridworld/test_resume.py

@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "demo-worker", targets: ["demo-worker"]),
         .executable(name: "admission", targets: ["admission"]),
         .executable(name: "scheduler", targets: ["scheduler"]),
+        .executable(name: "node-agent", targets: ["node-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -47,7 +48,7 @@ let package = Package(
         .target(
             name: "AgentCLI",
             dependencies: [
-                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission", "SchedulerWorker",
+                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission", "SchedulerWorker", "NodeAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -70,6 +71,12 @@ let package = Package(
         .target(name: "SchedulerWorker", dependencies: ["Scheduling", "AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
         .executableTarget(name: "scheduler", dependencies: ["SchedulerWorker", "AgentRuntime", "AgentCore"]),
 
+        // The node agent's slice: runs it launched on its node, their checkpoints; the local process backend.
+        .target(
+            name: "NodeAgent",
+            dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "node-agent", dependencies: ["NodeAgent", "AgentRuntime", "AgentCore"]),
+
         // A worker that exists to show (and test) the runtime round trip.
         .target(name: "DemoLedger", dependencies: ["AgentRuntime", "AgentCore", "AMQP"]),
         .executableTarget(name: "demo-worker", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger"]),
@@ -86,6 +93,11 @@ let package = Package(
         .testTarget(
             name: "AdmissionTests", dependencies: ["Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
+        .testTarget(
+            name: "NodeAgentTests",
+            dependencies: [
+                "NodeAgent", "SchedulerWorker", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport",
+            ]),
         .testTarget(
             name: "AgentRuntimeTests", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger", "AMQP", "Postgres", "AgentTestSupport"]),
     ],

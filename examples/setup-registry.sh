@@ -22,6 +22,7 @@ tenant acme --weight 2 --cohort research --monthly-budget 20000 --total-budget 2
 "$agentctl" tenants set-quota acme --flavor gpu-v100 --nominal 32 --borrowing-limit 16
 "$agentctl" tenants set-quota acme --flavor gpu-v100m32 --nominal 64
 "$agentctl" tenants set-quota acme --flavor gpu-t4 --nominal 8
+"$agentctl" tenants set-quota acme --flavor cpu-local --nominal 16
 
 tenant globex --weight 1 --cohort research --monthly-budget 500
 "$agentctl" tenants set-quota globex --flavor gpu-v100 --nominal 16
@@ -37,3 +38,8 @@ version globex gridworld-agent@0.3.0 --command "python3 examples/gridworld/train
     --flavor cpu --cpu 4 --memory-gib 8 --checkpoints --description "Q-learning on a gridworld"
 version globex vision-sweep@1.0.0 --image registry.example/globex/vision:1.0.0 --framework pytorch \
     --flavor gpu-v100 --gpus 8 --cpu 64 --memory-gib 256 --checkpoints --description "Vision hyper-parameter sweep"
+# A real program: tabular Q-learning on a gridworld (examples/agents/gridworld), run by the node
+# agents of the cpu-local nodes. Versions are immutable, so the command names this checkout.
+repository="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+version acme gridworld-trainer@1.0.0 --command "python3 $repository/examples/agents/gridworld/train.py --steps 30000 --checkpoint-every 5000" \
+    --framework custom --flavor cpu-local --cpu 2 --memory-gib 1 --checkpoints --description "Q-learning on a gridworld (runs for real)"

@@ -34,6 +34,8 @@ echo
 echo "== 2. registry and cluster: tenants, quotas, budgets, agents, simulated nodes"
 AGENTCTL="$bin/agentctl" examples/setup-registry.sh
 AGENTCTL="$bin/agentctl" examples/setup-cluster.sh
+echo "   node agents for the two cpu-local nodes (they run jobs for real, on this machine):"
+start_node_agents scripts/services.sh "$bin" "$logs" 9107 local-0001 local-0002
 "$bin/agentctl" tenants list
 echo
 "$bin/agentctl" nodes list
@@ -47,6 +49,37 @@ if python3 -c "import pika, yaml" 2>/dev/null; then
     echo "== 4. the same queue from Python (examples/submit_with_pika.py)"
     python3 examples/submit_with_pika.py examples/jobs/resnet-sweep.yaml --key "pika-$(date +%s)" || true
 fi
+
+echo
+echo "== 5. a job that runs for real: the gridworld Q-learning agent on a cpu-local node"
+key="gridworld-$(date +%s)"
+sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/job.yaml >"$logs/gridworld-job.yaml"
+"$bin/agentctl" submit "$logs/gridworld-job.yaml"
+for ((i = 0; i < 120; i++)); do  # at most a minute
+    state="$("$bin/agentctl" jobs runs "$key" --output json 2>/dev/null | python3 -c 'import json,sys; r=[json.loads(l) for l in sys.stdin if l.strip()]; print(r[-1]["state"] if r else "")')"
+    [[ "$state" == succeeded || "$state" == failed || "$state" == timed_out || "$state" == lost ]] && break
+    sleep 0.5
+done
+"$bin/agentctl" jobs runs "$key"
+echo
+echo "-- its progress, as the program printed it (agentctl jobs logs $key):"
+"$bin/agentctl" jobs logs "$key" | grep '"kind":"progress"' | awk 'NR % 4 == 0' | head -8 || true
+echo
+echo "-- its checkpoints (agentctl jobs checkpoints $key):"
+"$bin/agentctl" jobs checkpoints "$key"
+echo
+echo "-- how it ended (the job.finished event; agentctl events --type job.finished --correlation <job id>):"
+job_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
+"$bin/agentctl" events --type job.finished --correlation "$job_id" --limit 1 --output json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    payload = json.loads(line)["payload"]
+    outcome, code = payload["outcome"], payload.get("exit_code")
+    metrics = " ".join("%s=%g" % item for item in sorted(payload.get("metrics", {}).items()))
+    print("   outcome %s, exit code %s; final metrics: %s" % (outcome, code, metrics))'
+
 
 sleep 2  # let the scheduler's round after the last admission finish
 echo

@@ -622,7 +622,8 @@ worker_queue() {
     admission) printf '%s' 'agentmgr\.admission\.requests(\.(critical|high|normal|low|batch))?' ;;
     scheduler) printf '%s' 'agentmgr\.scheduler' ;;
     demo-worker) printf '%s' 'agentmgr\.demo-worker' ;;
-    *) die "unknown worker '$1' (admission, scheduler, demo-worker)" ;;
+    node-agent) printf '%s' 'agentmgr\.node-agent\.[^.]+' ;;  # one queue per node: agentmgr.node-agent.<node>
+    *) die "unknown worker '$1' (admission, scheduler, demo-worker, node-agent)" ;;
     esac
 }
 
@@ -634,8 +635,9 @@ worker_credentials() {
     role="agentmgr_${worker//-/_}"
     pw_amqp="$(cred_ensure "amqp_user.$user")"
     pw_db="$(cred_ensure "db_user.$db_role")"
-    # The version changes when the permissions do (2: admission's priority-lane queues).
-    if [[ "$(cred_get "provisioned.$worker")" != "2" ]]; then
+    # The version changes when the permissions do (2: admission's priority-lane queues; 3: the
+    # placements exchange).
+    if [[ "$(cred_get "provisioned.$worker")" != "3" ]]; then
         [[ -n "$(rmq_pid)" ]] || die "RabbitMQ is not running; run 'scripts/services.sh start' first"
         users="$(rmqctl -q list_users --no-table-headers </dev/null)"
         if rmq_user_exists "$user" "$users"; then
@@ -646,16 +648,16 @@ worker_credentials() {
         # configure: its queues and the shared exchanges; write: publish to events, dead letters and
         # replies (amq.default), bind its queues; read: consume its queue, bind from the exchanges.
         rmqctl set_permissions -p "$RMQ_VHOST" "$user" \
-            "^(agentmgr\.(events|requests|dead-letter)|$queue(\.dead)?)\$" \
-            "^(agentmgr\.(events|dead-letter)|$queue(\.dead)?|amq\.default)\$" \
-            "^(agentmgr\.(events|requests|dead-letter)|$queue)\$" </dev/null >/dev/null
+            "^(agentmgr\.(events|requests|dead-letter|placements)|$queue(\.dead)?)\$" \
+            "^(agentmgr\.(events|dead-letter|placements)|$queue(\.dead)?|amq\.default)\$" \
+            "^(agentmgr\.(events|requests|dead-letter|placements)|$queue)\$" </dev/null >/dev/null
         as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK_DIR" -p "$PG_PORT" -U postgres -d agentmgr >&2 <<SQL
 SELECT format(CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$db_role')
                    THEN 'ALTER ROLE %I LOGIN PASSWORD %L' ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END,
               '$db_role', '$pw_db') \gexec
 SELECT format('GRANT %I TO %I', '$role', '$db_role') \gexec
 SQL
-        ( umask 077; printf '%s=%s\n' "provisioned.$worker" 2 >>"$CREDS" )
+        ( umask 077; printf '%s=%s\n' "provisioned.$worker" 3 >>"$CREDS" )
         log "credentials for $worker: broker user $user, database role $db_role (member of $role)"
     fi
     printf 'export AGENTMGR_AMQP_URL=amqp://%s:%s@%s:%s/%s\n' "$user" "$pw_amqp" "$RMQ_ADDR" "$RMQ_PORT" "$RMQ_VHOST"

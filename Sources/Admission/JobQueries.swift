@@ -39,8 +39,8 @@ public enum JobQueries {
                j.cpu, j.memory_gib, j.max_runtime_seconds, r.projected_cost, coalesce(s.state, j.state, r.decision), r.reasons::text,
                r.decided_at, j.submitted_at
         FROM admission_requests r LEFT JOIN jobs j ON j.id = r.job_id
-        LEFT JOIN sched_jobs s ON s.job_id = r.job_id  -- the scheduler's view of the job (read only)
-        """
+        LEFT JOIN sched_jobs s ON s.job_id = r.job_id
+        """  // sched_jobs: the scheduler's view of the job, read only. (No SQL comment here: callers append WHERE on the last line.)
 
     /// Most recent decisions first... returned oldest first for reading.
     public static func list(tenant: String?, decision: String?, limit: Int, in db: PostgresConnection) throws -> [JobSummary] {

@@ -32,7 +32,7 @@ struct Nodes: ParsableCommand {
     struct ImportCluster: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import-cluster",
-            abstract: "Add every pool of config/cluster.json as simulated nodes (the 1,897-machine PAI inventory).")
+            abstract: "Add every pool of config/cluster.json as simulated nodes (the 1,897-machine PAI inventory, and the two cpu-local nodes).")
         @OptionGroup var options: GlobalOptions
         @Option(help: "Cluster file (default: the configured cluster_file).") var file: String?
         @Option(help: "Spread each pool over this many zones.") var zones: Int = 3

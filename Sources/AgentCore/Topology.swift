@@ -15,6 +15,9 @@ public struct Topology: Sendable, Equatable {
     public var requestsExchange: String { "\(prefix).requests" }
     /// Topic exchange for dead letters; the routing key is the name of the queue the message failed in.
     public var deadLetterExchange: String { "\(prefix).dead-letter" }
+    /// Direct exchange carrying each placement to the nodes it uses: routing key = node id, so a
+    /// node agent's queue receives its own placements only (not every placement in the cluster).
+    public var placementsExchange: String { "\(prefix).placements" }
 
     /// A worker's input queue name, e.g. `agentmgr.admission`.
     public func queueName(_ worker: String) -> String { "\(prefix).\(worker)" }
@@ -26,6 +29,7 @@ public struct Topology: Sendable, Equatable {
         try connection.declareExchange(eventsExchange, type: .topic)
         try connection.declareExchange(deadLetterExchange, type: .topic)
         try connection.declareExchange(requestsExchange, type: .direct)
+        try connection.declareExchange(placementsExchange, type: .direct)
     }
 
     /// Declares a worker's input queue (one queue per lane when it has lanes), its bindings to the
@@ -36,7 +40,11 @@ public struct Topology: Sendable, Equatable {
         // Dead letters wait for a person: a plain classic queue whatever the input's type.
         try connection.declareQueue(AMQPQueueSpec(name: deadLetters))
         try connection.bindQueue(deadLetters, exchange: deadLetterExchange, routingKey: input.name)
-        let exchange = input.source == .requests ? requestsExchange : eventsExchange
+        let exchange = switch input.source {
+        case .events: eventsExchange
+        case .requests: requestsExchange
+        case .placements: placementsExchange
+        }
         for queue in input.queueNames {
             var spec = AMQPQueueSpec(name: queue, type: input.type, maxPriority: input.maxPriority)
             if input.type != .stream {
@@ -103,6 +111,8 @@ public struct InputQueue: Sendable, Equatable {
         case events
         /// Requests from outside (direct exchange `<prefix>.requests`).
         case requests
+        /// Placements for one node (direct exchange `<prefix>.placements`, key = node id).
+        case placements
     }
 
     public var name: String

@@ -149,19 +149,22 @@ public final class SchedulingLoop: Sendable {
             try SchedulerStore.recordPending(changed, now: now, in: db)
 
             var events: [(event: EventEnvelope, priority: UInt8?)] = []
+            var placementCopies: [OutboxMessage] = []
             for placement in placements {
                 guard let job = jobs[placement.jobID] else { continue }
                 cluster.place(
                     RunningJob(
                         id: job.id, tenant: job.tenant, priorityClass: job.priorityClass, flavor: job.flavor, perReplica: job.perReplica,
                         nodes: placement.nodes, startedAt: now, endsBy: now.addingTimeInterval(Double(job.maxRuntimeSeconds))))
-                events.append((SchedulingEvents.scheduled(job, placement, epoch: epoch, producer: SchedulerHandler.workerName), UInt8(job.priorityClass.rawValue)))
+                let scheduled = SchedulingEvents.scheduled(job, placement, epoch: epoch, producer: SchedulerHandler.workerName)
+                events.append((scheduled, UInt8(job.priorityClass.rawValue)))
+                placementCopies += try SchedulingEvents.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology)
             }
             for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
                 guard let job = jobs[status.jobID] else { continue }
                 events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
             }
-            try EventRecorder.append(events, topology: topology, in: db)
+            try EventRecorder.append(events, messages: placementCopies, topology: topology, in: db)
             if !placements.isEmpty {
                 logger.debug(
                     "scheduling round",

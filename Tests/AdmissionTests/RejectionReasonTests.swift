@@ -37,7 +37,7 @@ struct RejectionReasonTests {
         Case(name: "deprecated version", spec: ["tenant": "acme", "agent": "resnet-trainer@1.0.0"], code: .agentVersionDeprecated,
              field: "agent", message: "resnet-trainer@1.0.0 is deprecated (current: 1.2.0)"),
         Case(name: "unknown flavor", spec: acme(["resources": ["flavor": "gpu-a100"]]), code: .unknownFlavor, field: "resources.flavor",
-             message: "flavor gpu-a100 does not exist (flavors: cpu, gpu-misc, gpu-p100, gpu-t4, gpu-v100, gpu-v100m32)"),
+             message: "flavor gpu-a100 does not exist (flavors: cpu, cpu-local, gpu-misc, gpu-p100, gpu-t4, gpu-v100, gpu-v100m32)"),
         Case(name: "bigger than any node", spec: acme(["resources": ["gpus": 16]]), code: .exceedsLargestNode, field: "resources",
              message: "one replica needs 16 GPU(s), 8 cores, 64 GiB; the largest gpu-v100 node has 8 GPU(s), 96 cores, 512 GiB"),
         Case(name: "gang bigger than the pool", spec: ["tenant": "acme", "agent": "llm-pretrainer@0.9.1", "replicas": 200],

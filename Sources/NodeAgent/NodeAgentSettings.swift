@@ -1,0 +1,48 @@
+import Foundation
+
+/// Who this node agent is and where it keeps runs, from the environment:
+/// `AGENTMGR_NODE_ID` (required: the node's id in the scheduler's registry),
+/// `AGENTMGR_NODE_WORKDIR` (default `.data/node-agent/<node>`),
+/// `AGENTMGR_NODE_ADDRESS` (how peers reach this node; default the node id) and
+/// `AGENTMGR_NODE_PEER_ADDRESS` (one address for every node: nodes simulated on one machine).
+public struct NodeAgentSettings: Sendable {
+    public var nodeID: String
+    public var workDirectory: String
+    public var peerAddress: String?
+    /// Between SIGTERM and SIGKILL when a run exceeds its max runtime or the agent stops.
+    public var gracePeriod: Duration
+    /// At most one `job.progress` event per run this often (every checkpoint is an event).
+    public var progressInterval: Duration
+    public var pollInterval: Duration
+
+    public init(
+        nodeID: String, workDirectory: String? = nil, peerAddress: String? = nil, gracePeriod: Duration = .seconds(10),
+        progressInterval: Duration = .seconds(2), pollInterval: Duration = .milliseconds(200)
+    ) {
+        self.nodeID = nodeID
+        self.workDirectory = workDirectory ?? ".data/node-agent/\(nodeID)"
+        self.peerAddress = peerAddress
+        self.gracePeriod = gracePeriod
+        self.progressInterval = progressInterval
+        self.pollInterval = pollInterval
+    }
+
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NodeAgentSettings {
+        guard let node = environment["AGENTMGR_NODE_ID"], !node.isEmpty else {
+            throw NodeAgentError("AGENTMGR_NODE_ID is required: the id of the node this agent runs (agentctl nodes list)")
+        }
+        guard node.utf8.count <= 200, !node.contains("/"), !node.hasPrefix(".") else {
+            throw NodeAgentError("AGENTMGR_NODE_ID must be at most 200 bytes, without '/', not starting with '.', got \(node)")
+        }
+        return NodeAgentSettings(
+            nodeID: node, workDirectory: environment["AGENTMGR_NODE_WORKDIR"].flatMap { $0.isEmpty ? nil : $0 },
+            peerAddress: environment["AGENTMGR_NODE_PEER_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    func address(of node: String) -> String { peerAddress ?? node }
+}
+
+public struct NodeAgentError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,43 @@
+import AMQP
+import AgentCore
+import AgentRuntime
+import Foundation
+import Postgres
+
+/// The node agent's consumer: each `job.scheduled` copy routed to this node (placements exchange,
+/// key = node id) becomes one `starting` run per rank placed here, in the consumer's
+/// transaction. The `Supervisor` launches them after commit, so a redelivered placement (inbox)
+/// never starts a replica twice.
+public struct PlacementHandler: MessageHandler {
+    public static let workerName = "node-agent"
+    let nodeID: String
+
+    public init(nodeID: String) {
+        self.nodeID = nodeID
+    }
+
+    /// Every node gets its own copy of a placement, with the same message id: the inbox must be
+    /// per node, not per worker kind.
+    public static func consumerName(nodeID: String) -> String { "\(workerName)/\(nodeID)" }
+
+    public static func inputQueue(_ topology: Topology, nodeID: String) -> InputQueue {
+        InputQueue(name: topology.queueName("node-agent.\(nodeID)"), bindings: [nodeID], source: .placements)
+    }
+
+    public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
+        guard event.type == "job.scheduled" else { return }
+        guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText) else {
+            throw MalformedMessage("job.scheduled payload needs job_id")
+        }
+        guard case .array(let values)? = event.payload["nodes"], !values.isEmpty else {
+            throw MalformedMessage("job.scheduled payload needs nodes (one per replica)")
+        }
+        let nodes = try values.map { value -> String in
+            guard case .string(let node) = value else { throw MalformedMessage("job.scheduled nodes must be strings") }
+            return node
+        }
+        let ranks = nodes.indices.filter { nodes[$0] == nodeID }
+        guard !ranks.isEmpty else { return }  // not ours (a misrouted copy)
+        try RunStore.insertStarting(jobID: jobID, nodes: nodes, ranks: ranks, node: nodeID, in: context.db)
+    }
+}

@@ -1,0 +1,71 @@
+import AgentCore
+import Foundation
+import Postgres
+
+/// What `agentctl jobs runs|checkpoints|logs` shows: a job's runs and its checkpoints.
+public enum RunQueries {
+    public struct RunSummary: Codable, Sendable {
+        public var runID: String
+        public var node: String
+        public var rank: Int
+        public var worldSize: Int
+        public var state: String
+        public var exitCode: Int?
+        public var lastStep: Int64?
+        public var logPath: String?
+        public var resumedFrom: String?
+        public var startedAt: Date?
+        public var finishedAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case node, rank, state
+            case runID = "run_id"
+            case worldSize = "world_size"
+            case exitCode = "exit_code"
+            case lastStep = "last_step"
+            case logPath = "log_path"
+            case resumedFrom = "resumed_from"
+            case startedAt = "started_at"
+            case finishedAt = "finished_at"
+        }
+    }
+
+    public struct CheckpointSummary: Codable, Sendable {
+        public var runID: String
+        public var step: Int64
+        public var uri: String
+        public var metrics: JSONValue
+        public var recordedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case step, uri, metrics
+            case runID = "run_id"
+            case recordedAt = "recorded_at"
+        }
+    }
+
+    public static func runs(of jobID: UUID, in db: PostgresConnection) throws -> [RunSummary] {
+        try db.query(
+            """
+            SELECT run_id::text, node_id, rank, world_size, state, exit_code, last_step, log_path, resumed_from, started_at, finished_at
+            FROM runs WHERE job_id = $1 ORDER BY created_at, rank
+            """, [jobID]
+        ).map {
+            RunSummary(
+                runID: try $0.decode(0), node: try $0.decode(1), rank: try $0.decode(2), worldSize: try $0.decode(3), state: try $0.decode(4),
+                exitCode: try $0.decodeIfPresent(5, as: Int.self), lastStep: try $0.decodeIfPresent(6, as: Int64.self),
+                logPath: try $0.decodeIfPresent(7, as: String.self), resumedFrom: try $0.decodeIfPresent(8, as: String.self),
+                startedAt: try $0.decodeIfPresent(9, as: Date.self), finishedAt: try $0.decodeIfPresent(10, as: Date.self))
+        }
+    }
+
+    public static func checkpoints(of jobID: UUID, in db: PostgresConnection) throws -> [CheckpointSummary] {
+        try db.query(
+            "SELECT run_id::text, step, uri, metrics::text, recorded_at FROM checkpoints WHERE job_id = $1 ORDER BY step, recorded_at", [jobID]
+        ).map {
+            CheckpointSummary(
+                runID: try $0.decode(0), step: try $0.decode(1), uri: try $0.decode(2),
+                metrics: try JSONValue.parse(Data(try $0.decode(3, as: String.self).utf8)), recordedAt: try $0.decode(4))
+        }
+    }
+}

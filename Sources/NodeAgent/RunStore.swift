@@ -1,0 +1,103 @@
+import AgentCore
+import Foundation
+import Postgres
+
+/// The node agent's SQL: its runs and their checkpoints; the job and agent version it reads.
+enum RunStore {
+    struct StartingRun {
+        var runID: UUID
+        var jobID: UUID
+        var rank: Int
+        var nodes: [String]
+    }
+
+    struct LaunchInfo {
+        var tenant: String
+        var command: String?
+        var image: String?
+        var maxRuntimeSeconds: Int
+    }
+
+    static func insertStarting(jobID: UUID, nodes: [String], ranks: [Int], node: String, in db: PostgresConnection) throws {
+        try db.query(
+            """
+            INSERT INTO runs (run_id, job_id, node_id, rank, world_size, nodes)
+            SELECT gen_random_uuid(), $1, $2, r, $3, $4::text[] FROM unnest($5::int[]) AS u(r)
+            """, [jobID, node, nodes.count, nodes, ranks])
+    }
+
+    /// Runs of this node waiting to be launched, locked until the caller's commit.
+    static func claimStarting(node: String, in db: PostgresConnection) throws -> [StartingRun] {
+        try db.query(
+            """
+            SELECT run_id, job_id, rank, nodes::text[] FROM runs WHERE node_id = $1 AND state = 'starting'
+            ORDER BY created_at FOR UPDATE SKIP LOCKED
+            """, [node]
+        ).map { StartingRun(runID: try $0.decode(0), jobID: try $0.decode(1), rank: try $0.decode(2), nodes: try $0.decode(3)) }
+    }
+
+    static func launchInfo(jobID: UUID, in db: PostgresConnection) throws -> LaunchInfo? {
+        try db.query(
+            """
+            SELECT j.tenant, v.command, v.image, j.max_runtime_seconds
+            FROM jobs j JOIN agent_versions v ON v.tenant = j.tenant AND v.agent = j.agent AND v.version = j.agent_version
+            WHERE j.id = $1
+            """, [jobID]
+        ).first.map {
+            LaunchInfo(
+                tenant: try $0.decode(0), command: try $0.decodeIfPresent(1, as: String.self), image: try $0.decodeIfPresent(2, as: String.self),
+                maxRuntimeSeconds: try $0.decode(3))
+        }
+    }
+
+    /// The job's newest checkpoint, from any of its runs (a resumed job continues from it).
+    static func latestCheckpoint(jobID: UUID, in db: PostgresConnection) throws -> String? {
+        try db.query("SELECT uri FROM checkpoints WHERE job_id = $1 ORDER BY step DESC, recorded_at DESC LIMIT 1", [jobID])
+            .first.map { try $0.decode(0, as: String.self) }
+    }
+
+    static func markRunning(
+        _ runID: UUID, pid: Int32, command: String, logPath: String, checkpointDir: String, resumedFrom: String?, in db: PostgresConnection
+    ) throws {
+        try db.query(
+            """
+            UPDATE runs SET state = 'running', pid = $2, command = $3, log_path = $4, checkpoint_dir = $5, resumed_from = $6,
+                            started_at = now()
+            WHERE run_id = $1
+            """, [runID, Int(pid), command, logPath, checkpointDir, resumedFrom])
+    }
+
+    static func recordProgress(_ runID: UUID, step: Int64, metrics: [String: Double], in db: PostgresConnection) throws {
+        try db.query(
+            "UPDATE runs SET last_step = $2, last_metrics = $3::jsonb WHERE run_id = $1",
+            [runID, step, String(decoding: JSONValue.object(metrics.mapValues { .number($0) }).serialized(), as: UTF8.self)])
+    }
+
+    static func recordCheckpoint(jobID: UUID, runID: UUID, step: Int64, uri: String, metrics: [String: Double], in db: PostgresConnection)
+        throws
+    {
+        try db.query(
+            """
+            INSERT INTO checkpoints (job_id, run_id, step, uri, metrics) VALUES ($1, $2, $3, $4, $5::jsonb)
+            ON CONFLICT (run_id, step) DO UPDATE SET uri = EXCLUDED.uri, metrics = EXCLUDED.metrics
+            """,
+            [jobID, runID, step, uri, String(decoding: JSONValue.object(metrics.mapValues { .number($0) }).serialized(), as: UTF8.self)])
+    }
+
+    static func finish(_ runID: UUID, state: String, exitCode: Int32?, signal: Int32?, in db: PostgresConnection) throws {
+        try db.query(
+            "UPDATE runs SET state = $2, exit_code = $3, signal = $4, finished_at = now() WHERE run_id = $1",
+            [runID, state, exitCode.map(Int.init), signal.map(Int.init)])
+    }
+
+    /// Runs this node had started before the agent (re)started: their processes are gone.
+    static func orphaned(node: String, in db: PostgresConnection) throws -> [(runID: UUID, jobID: UUID, rank: Int, tenant: String)] {
+        try db.query(
+            """
+            UPDATE runs r SET state = 'lost', finished_at = now() FROM jobs j
+            WHERE r.node_id = $1 AND r.state = 'running' AND j.id = r.job_id
+            RETURNING r.run_id, r.job_id, r.rank, j.tenant
+            """, [node]
+        ).map { (try $0.decode(0), try $0.decode(1), try $0.decode(2), try $0.decode(3)) }
+    }
+}

@@ -1,0 +1,263 @@
+import AgentCore
+import AgentRuntime
+import Foundation
+import Logging
+import Postgres
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Launches this node's `starting` runs and watches them: reads the progress protocol from their
+/// stdout log, records progress and checkpoints, enforces the max runtime (SIGTERM, then SIGKILL
+/// after the grace period), and records how each run ended. Every change to `runs` /
+/// `checkpoints` is committed with its events (`job.started`, `job.progress`, `job.checkpointed`,
+/// `job.finished`) in one transaction. Only its own thread touches `supervised`.
+public final class Supervisor: @unchecked Sendable {
+    let settings: NodeAgentSettings
+    let pool: PostgresPool
+    let topology: Topology
+    let logger: Logger
+    private var supervised: [UUID: SupervisedRun] = [:]
+
+    public init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, logger: Logger) {
+        self.settings = settings
+        self.pool = pool
+        self.topology = topology
+        self.logger = logger
+    }
+
+    public var task: BackgroundTask {
+        BackgroundTask(name: "supervisor") { [self] stop in run(until: stop) }
+    }
+
+    func run(until stop: StopSignal) {
+        do { try recoverOrphans() } catch { logger.error("could not check for runs left by a previous agent", metadata: ["error": "\(error)"]) }
+        while !stop.isRequested {
+            do {
+                try launchStarting()
+                try watch(now: .now)
+            } catch {
+                logger.warning("supervision round failed; retrying", metadata: ["error": "\(error)"])
+            }
+            Thread.sleep(forTimeInterval: Double(settings.pollInterval.components.attoseconds) / 1e18)
+        }
+        stopAll()
+    }
+
+    // MARK: Launch
+
+    private func launchStarting() throws {
+        var launched: [SupervisedRun] = []
+        do {
+            try pool.transaction { db in
+                launched = []
+                var events: [EventEnvelope] = []
+                for run in try RunStore.claimStarting(node: settings.nodeID, in: db) {
+                    let (supervisedRun, event) = try launch(run, in: db)
+                    if let supervisedRun { launched.append(supervisedRun) }
+                    events.append(event)
+                }
+                try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
+            }
+        } catch {
+            // Not recorded as running: stop what was started, the runs stay `starting` for the next try.
+            for run in launched { run.process.signal(SIGKILL) }
+            throw error
+        }
+        for run in launched { supervised[run.runID] = run }
+    }
+
+    /// Starts one run; returns it (nil when it cannot start) and the event to record.
+    private func launch(_ run: RunStore.StartingRun, in db: PostgresConnection) throws -> (SupervisedRun?, EventEnvelope) {
+        guard let info = try RunStore.launchInfo(jobID: run.jobID, in: db) else {
+            try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
+            return (nil, finishedEvent(run.jobID, run.runID, rank: run.rank, tenant: nil, outcome: "failed", reason: "job not found"))
+        }
+        guard let command = info.command, !command.isEmpty else {
+            try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
+            return (
+                nil,
+                finishedEvent(
+                    run.jobID, run.runID, rank: run.rank, tenant: info.tenant, outcome: "failed",
+                    reason: "the agent version has no command; the local process backend runs commands (image \(info.image ?? "-") needs the Kubernetes backend)")
+            )
+        }
+        let jobDirectory = "\(absoluteWorkDirectory)/jobs/\(run.jobID.uuidString.lowercased())"
+        let runDirectory = "\(jobDirectory)/runs/\(run.runID.uuidString.lowercased())"
+        let checkpointDirectory = "\(jobDirectory)/checkpoints"
+        for directory in [runDirectory, checkpointDirectory] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let resumeFrom = try RunStore.latestCheckpoint(jobID: run.jobID, in: db).map(Self.path(ofFileURI:))
+        let environment = LaunchEnvironment(
+            jobID: run.jobID, runID: run.runID, rank: run.rank, nodes: run.nodes, addresses: run.nodes.map(settings.address(of:)),
+            checkpointDirectory: checkpointDirectory, resumeFrom: resumeFrom)
+        let stdoutPath = "\(runDirectory)/stdout.log"
+        let process = try ChildProcess.spawn(
+            command: command, directory: runDirectory, environment: Self.inheritedEnvironment().merging(environment.variables) { $1 },
+            stdout: stdoutPath, stderr: "\(runDirectory)/stderr.log")
+        try RunStore.markRunning(
+            run.runID, pid: process.pid, command: command, logPath: stdoutPath, checkpointDir: checkpointDirectory, resumedFrom: resumeFrom,
+            in: db)
+        logger.info(
+            "run started",
+            metadata: ["job_id": "\(run.jobID)", "run_id": "\(run.runID)", "rank": "\(run.rank)", "pid": "\(process.pid)"])
+        let supervisedRun = SupervisedRun(
+            runID: run.runID, jobID: run.jobID, rank: run.rank, worldSize: run.nodes.count, tenant: info.tenant, process: process,
+            stdoutPath: stdoutPath, deadline: .now + .seconds(info.maxRuntimeSeconds))
+        let event = EventEnvelope(
+            type: "job.started", producer: PlacementHandler.workerName, tenant: info.tenant,
+            subjects: subjects(run.jobID, run.runID), correlationID: run.jobID,
+            payload: .object([
+                "job_id": .string(run.jobID.uuidString.lowercased()), "run_id": .string(run.runID.uuidString.lowercased()),
+                "node": .string(settings.nodeID), "rank": .number(Double(run.rank)), "world_size": .number(Double(run.nodes.count)),
+                "resumed_from": resumeFrom.map(JSONValue.string) ?? .null,
+            ]))
+        return (supervisedRun, event)
+    }
+
+    // MARK: Watch
+
+    private func watch(now: ContinuousClock.Instant) throws {
+        guard !supervised.isEmpty else { return }
+        var changes: [RunChange] = []
+        for (id, run) in supervised {
+            var run = run
+            for line in run.readNewLines() {
+                switch ProgressLine.parse(line[...]) {
+                case nil: continue
+                case .failure(let error)?:
+                    logger.warning("ignoring a malformed progress line", metadata: ["run_id": "\(id)", "reason": "\(error)"])
+                case .success(let record)?: run.take(record)
+                }
+            }
+            if run.terminateSentAt == nil, now >= run.deadline {
+                logger.warning("run exceeded its max runtime; stopping it", metadata: ["run_id": "\(id)"])
+                run.process.signal(SIGTERM)
+                run.terminateSentAt = now
+                run.timedOut = true
+            } else if let sent = run.terminateSentAt, now - sent >= settings.gracePeriod {
+                run.process.signal(SIGKILL)
+            }
+            let status = run.process.poll()
+            if status != .running {
+                for line in run.readNewLines() {  // what it printed last
+                    if case .success(let record)? = ProgressLine.parse(line[...]) { run.take(record) }
+                }
+            }
+            changes.append(run.change(status: status, now: now, progressInterval: settings.progressInterval))
+            supervised[id] = status == .running ? run.afterReport(changes.last!, now: now) : nil
+        }
+        try record(changes.filter(\.hasSomething))
+    }
+
+    private func record(_ changes: [RunChange]) throws {
+        guard !changes.isEmpty else { return }
+        try pool.transaction { db in
+            var events: [EventEnvelope] = []
+            for change in changes {
+                for checkpoint in change.checkpoints {
+                    try RunStore.recordCheckpoint(
+                        jobID: change.jobID, runID: change.runID, step: checkpoint.step, uri: checkpoint.uri, metrics: checkpoint.metrics, in: db)
+                    events.append(
+                        event(
+                            "job.checkpointed", change,
+                            ["step": .number(Double(checkpoint.step)), "uri": .string(checkpoint.uri), "metrics": Self.json(checkpoint.metrics)]))
+                }
+                if let progress = change.progress {
+                    try RunStore.recordProgress(change.runID, step: progress.step, metrics: progress.metrics, in: db)
+                    if change.reportProgress {
+                        events.append(
+                            event("job.progress", change, ["step": .number(Double(progress.step)), "metrics": Self.json(progress.metrics)]))
+                    }
+                }
+                if let ending = change.ending {
+                    try RunStore.finish(change.runID, state: ending.state, exitCode: ending.exitCode, signal: ending.signal, in: db)
+                    logger.info(
+                        "run ended",
+                        metadata: ["run_id": "\(change.runID)", "state": "\(ending.state)", "exit_code": "\(ending.exitCode.map(String.init) ?? "-")"])
+                    var payload: [String: JSONValue] = [
+                        "outcome": .string(ending.outcome), "exit_code": ending.exitCode.map { .number(Double($0)) } ?? .null,
+                        "signal": ending.signal.map { .number(Double($0)) } ?? .null, "rank": .number(Double(change.rank)),
+                    ]
+                    if let result = change.result { payload["metrics"] = Self.json(result) }
+                    // Rank 0 speaks for the job (its end is the job's end); other ranks report their run.
+                    events.append(event(change.rank == 0 ? "job.finished" : "run.finished", change, payload))
+                }
+            }
+            try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
+        }
+    }
+
+    // MARK: Start and stop
+
+    /// Runs a previous agent of this node started are gone with it: recorded `lost`, and their
+    /// job finished (rank 0), so the scheduler frees the capacity.
+    private func recoverOrphans() throws {
+        try pool.transaction { db in
+            let lost = try RunStore.orphaned(node: settings.nodeID, in: db)
+            let events = lost.filter { $0.rank == 0 }.map {
+                finishedEvent($0.jobID, $0.runID, rank: 0, tenant: $0.tenant, outcome: "lost", reason: "the node agent restarted while it ran")
+            }
+            try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
+            if !lost.isEmpty { logger.warning("runs lost with the previous agent", metadata: ["count": "\(lost.count)"]) }
+        }
+    }
+
+    /// The agent is stopping: its runs are stopped (SIGTERM, SIGKILL after the grace period) and
+    /// recorded; the training programs checkpoint on SIGTERM if they can.
+    private func stopAll() {
+        guard !supervised.isEmpty else { return }
+        logger.info("stopping runs", metadata: ["count": "\(supervised.count)"])
+        for run in supervised.values { run.process.signal(SIGTERM) }
+        let deadline = ContinuousClock.now + settings.gracePeriod
+        while supervised.values.contains(where: { $0.process.poll() == .running }), ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        for run in supervised.values { run.process.signal(SIGKILL) }
+        for (id, run) in supervised { supervised[id] = run.stopping() }
+        try? watch(now: .now)
+    }
+
+    // MARK: Helpers
+
+    private var absoluteWorkDirectory: String {
+        settings.workDirectory.hasPrefix("/") ? settings.workDirectory : FileManager.default.currentDirectoryPath + "/" + settings.workDirectory
+    }
+
+    private func subjects(_ jobID: UUID, _ runID: UUID) -> [String: String] {
+        ["job": jobID.uuidString.lowercased(), "run": runID.uuidString.lowercased(), "node": settings.nodeID]
+    }
+
+    private func event(_ type: String, _ change: RunChange, _ extra: [String: JSONValue]) -> EventEnvelope {
+        var payload = extra
+        payload["job_id"] = .string(change.jobID.uuidString.lowercased())
+        payload["run_id"] = .string(change.runID.uuidString.lowercased())
+        return EventEnvelope(
+            type: type, producer: PlacementHandler.workerName, tenant: change.tenant, subjects: subjects(change.jobID, change.runID),
+            correlationID: change.jobID, payload: .object(payload))
+    }
+
+    private func finishedEvent(_ jobID: UUID, _ runID: UUID, rank: Int, tenant: String?, outcome: String, reason: String) -> EventEnvelope {
+        EventEnvelope(
+            type: rank == 0 ? "job.finished" : "run.finished", producer: PlacementHandler.workerName, tenant: tenant,
+            subjects: subjects(jobID, runID), correlationID: jobID,
+            payload: .object([
+                "job_id": .string(jobID.uuidString.lowercased()), "run_id": .string(runID.uuidString.lowercased()),
+                "outcome": .string(outcome), "reason": .string(reason), "rank": .number(Double(rank)),
+            ]))
+    }
+
+    static func json(_ metrics: [String: Double]) -> JSONValue { .object(metrics.mapValues { .number($0) }) }
+
+    static func path(ofFileURI uri: String) -> String {
+        URL(string: uri)?.path ?? String(uri.dropFirst("file://".count))
+    }
+
+    /// What a training program inherits: PATH, HOME, locale and the like, never the agent's own
+    /// configuration (broker and database URLs carry credentials).
+    static func inheritedEnvironment() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGENTMGR_") && !$0.key.hasPrefix("PG") }
+    }
+}

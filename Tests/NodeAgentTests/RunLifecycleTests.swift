@@ -173,4 +173,29 @@ struct RunLifecycleTests {
         #expect(try eventually { try env.count("SELECT count(*) FROM events WHERE type = 'job.finished'") == 1 })
         #expect(try env.count("SELECT count(*) FROM events WHERE type = 'run.finished'") == 1)
     }
+
+    @Test("A run over its max runtime is stopped: timed_out, job.finished, capacity freed")
+    func maxRuntimeIsEnforced() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        let env = world.env
+        try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
+        try world.registry.registerVersion(
+            tenant: "acme", agent: "sleeper", version: "1", image: nil, command: "echo started; sleep 600", framework: .custom,
+            defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 2, memoryGiB: 2), checkpoints: false)
+        let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
+            .add(pool: "sim", flavor: "cpu", count: 1, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
+        let pipeline = try Pipeline(world: world, nodes: nodes)
+        defer { pipeline.stop() }
+
+        // 60 s is the shortest max runtime a job spec accepts.
+        let body = AdmissionWorld.body(["tenant": "acme", "agent": "sleeper@1", "max_runtime": "60s", "idempotency_key": "sleepy"])
+        try world.client().publish([SubmissionClient.Request(body: body, idempotencyKey: "sleepy", priority: .normal)], withReplies: false)
+        #expect(try eventually(timeout: .seconds(30)) { try env.count("SELECT count(*) FROM runs WHERE state = 'running'") == 1 })
+        let started = Date()
+        #expect(try eventually(timeout: .seconds(100)) { try env.count("SELECT count(*) FROM runs WHERE state = 'timed_out'") == 1 })
+        #expect(Date().timeIntervalSince(started) > 50, "stopped at its max runtime, not before")
+        #expect(try eventually { try env.count("SELECT count(*) FROM events WHERE type = 'job.finished' AND payload->>'outcome' = 'timed_out'") == 1 })
+        #expect(try eventually { try env.count("SELECT count(*) FROM sched_jobs WHERE state = 'finished'") == 1 })
+    }
 }

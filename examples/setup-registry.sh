@@ -43,3 +43,6 @@ version globex vision-sweep@1.0.0 --image registry.example/globex/vision:1.0.0 -
 repository="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version acme gridworld-trainer@1.0.0 --command "python3 $repository/examples/agents/gridworld/train.py --steps 30000 --checkpoint-every 5000" \
     --framework custom --flavor cpu-local --cpu 2 --memory-gib 1 --checkpoints --description "Q-learning on a gridworld (runs for real)"
+version acme gridworld-trainer@1.1.0 --command "python3 $repository/examples/agents/gridworld/train.py --checkpoint-every 5000" \
+    --framework custom --flavor cpu-local --cpu 2 --memory-gib 1 --checkpoints \
+    --description "Q-learning on a gridworld; how long and how greedily each curriculum stage decides"

@@ -51,13 +51,14 @@ if python3 -c "import pika, yaml" 2>/dev/null; then
 fi
 
 echo
-echo "== 5. a job that runs for real: the gridworld Q-learning agent on a cpu-local node"
+echo "== 5. a job that runs for real: the gridworld Q-learning agent on a cpu-local node, in two curriculum stages"
 key="gridworld-$(date +%s)"
 sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/job.yaml >"$logs/gridworld-job.yaml"
 "$bin/agentctl" submit "$logs/gridworld-job.yaml"
-for ((i = 0; i < 120; i++)); do  # at most a minute
-    state="$("$bin/agentctl" jobs runs "$key" --output json 2>/dev/null | python3 -c 'import json,sys; r=[json.loads(l) for l in sys.stdin if l.strip()]; print(r[-1]["state"] if r else "")')"
-    [[ "$state" == succeeded || "$state" == failed || "$state" == timed_out || "$state" == lost ]] && break
+job_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
+for ((i = 0; i < 240; i++)); do  # at most two minutes: until the job.finished event (after its last stage)
+    finished="$("$bin/agentctl" events --type job.finished --correlation "$job_id" --limit 1 --output json 2>/dev/null || true)"
+    [[ -n "$finished" ]] && break
     sleep 0.5
 done
 "$bin/agentctl" jobs runs "$key"
@@ -68,8 +69,7 @@ echo
 echo "-- its checkpoints (agentctl jobs checkpoints $key):"
 "$bin/agentctl" jobs checkpoints "$key"
 echo
-echo "-- how it ended (the job.finished event; agentctl events --type job.finished --correlation <job id>):"
-job_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
+echo "-- how it ended (the job.finished event; agentctl events --type job.finished --correlation $job_id):"
 "$bin/agentctl" events --type job.finished --correlation "$job_id" --limit 1 --output json | python3 -c '
 import json, sys
 for line in sys.stdin:

@@ -18,10 +18,10 @@ extension Jobs {
                 for run in runs { try printJSON(run) }
                 return
             }
-            var table = TextTable("RUN", "NODE", "RANK", "STATE", "EXIT", "LAST STEP", "STARTED", "FINISHED")
+            var table = TextTable("RUN", "NODE", "STAGE", "RANK", "STATE", "EXIT", "LAST STEP", "STARTED", "FINISHED")
             for run in runs {
                 table.add(
-                    run.runID, run.node, "\(run.rank)/\(run.worldSize)", run.state, run.exitCode.map(String.init) ?? "",
+                    run.runID, run.node, String(run.stage), "\(run.rank)/\(run.worldSize)", run.state, run.exitCode.map(String.init) ?? "",
                     run.lastStep.map(String.init) ?? "", run.startedAt.map { ISO8601.string(from: $0) } ?? "",
                     run.finishedAt.map { ISO8601.string(from: $0) } ?? "")
             }

@@ -24,20 +24,29 @@ public struct PlacementHandler: MessageHandler {
         InputQueue(name: topology.queueName("node-agent.\(nodeID)"), bindings: [nodeID], source: .placements)
     }
 
+    /// `job.scheduled` starts a job's first stage; `job.stage_advanced` (from the node agent of
+    /// its rank 0) the next stage of its curriculum, on the same nodes.
     public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
-        guard event.type == "job.scheduled" else { return }
+        guard event.type == "job.scheduled" || event.type == "job.stage_advanced" else { return }
+        var stage = 0
+        if event.type == "job.stage_advanced" {
+            guard case .number(let number)? = event.payload["stage"], number >= 1, number.rounded() == number else {
+                throw MalformedMessage("job.stage_advanced payload needs stage (an integer ≥ 1)")
+            }
+            stage = Int(number)
+        }
         guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText) else {
-            throw MalformedMessage("job.scheduled payload needs job_id")
+            throw MalformedMessage("\(event.type) payload needs job_id")
         }
         guard case .array(let values)? = event.payload["nodes"], !values.isEmpty else {
-            throw MalformedMessage("job.scheduled payload needs nodes (one per replica)")
+            throw MalformedMessage("\(event.type) payload needs nodes (one per replica)")
         }
         let nodes = try values.map { value -> String in
-            guard case .string(let node) = value else { throw MalformedMessage("job.scheduled nodes must be strings") }
+            guard case .string(let node) = value else { throw MalformedMessage("\(event.type) nodes must be strings") }
             return node
         }
         let ranks = nodes.indices.filter { nodes[$0] == nodeID }
         guard !ranks.isEmpty else { return }  // not ours (a misrouted copy)
-        try RunStore.insertStarting(jobID: jobID, nodes: nodes, ranks: ranks, node: nodeID, in: context.db)
+        try RunStore.insertStarting(jobID: jobID, nodes: nodes, ranks: ranks, node: nodeID, stage: stage, in: context.db)
     }
 }

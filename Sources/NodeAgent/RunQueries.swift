@@ -9,6 +9,7 @@ public enum RunQueries {
         public var node: String
         public var rank: Int
         public var worldSize: Int
+        public var stage: Int
         public var state: String
         public var exitCode: Int?
         public var lastStep: Int64?
@@ -18,7 +19,7 @@ public enum RunQueries {
         public var finishedAt: Date?
 
         enum CodingKeys: String, CodingKey {
-            case node, rank, state
+            case node, rank, state, stage
             case runID = "run_id"
             case worldSize = "world_size"
             case exitCode = "exit_code"
@@ -47,12 +48,14 @@ public enum RunQueries {
     public static func runs(of jobID: UUID, in db: PostgresConnection) throws -> [RunSummary] {
         try db.query(
             """
-            SELECT run_id::text, node_id, rank, world_size, state, exit_code, last_step, log_path, resumed_from, started_at, finished_at
-            FROM runs WHERE job_id = $1 ORDER BY created_at, rank
+            SELECT run_id::text, node_id, rank, world_size, state, exit_code, last_step, log_path, resumed_from, started_at, finished_at,
+                   stage
+            FROM runs WHERE job_id = $1 ORDER BY stage, created_at, rank
             """, [jobID]
         ).map {
             RunSummary(
-                runID: try $0.decode(0), node: try $0.decode(1), rank: try $0.decode(2), worldSize: try $0.decode(3), state: try $0.decode(4),
+                runID: try $0.decode(0), node: try $0.decode(1), rank: try $0.decode(2), worldSize: try $0.decode(3), stage: try $0.decode(11),
+                state: try $0.decode(4),
                 exitCode: try $0.decodeIfPresent(5, as: Int.self), lastStep: try $0.decodeIfPresent(6, as: Int64.self),
                 logPath: try $0.decodeIfPresent(7, as: String.self), resumedFrom: try $0.decodeIfPresent(8, as: String.self),
                 startedAt: try $0.decodeIfPresent(9, as: Date.self), finishedAt: try $0.decodeIfPresent(10, as: Date.self))

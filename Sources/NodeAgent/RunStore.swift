@@ -9,6 +9,7 @@ enum RunStore {
         var jobID: UUID
         var rank: Int
         var nodes: [String]
+        var stage: Int
     }
 
     struct LaunchInfo {
@@ -16,37 +17,42 @@ enum RunStore {
         var command: String?
         var image: String?
         var maxRuntimeSeconds: Int
+        var curriculum: [CurriculumStep]
     }
 
-    static func insertStarting(jobID: UUID, nodes: [String], ranks: [Int], node: String, in db: PostgresConnection) throws {
+    static func insertStarting(jobID: UUID, nodes: [String], ranks: [Int], node: String, stage: Int = 0, in db: PostgresConnection) throws {
         try db.query(
             """
-            INSERT INTO runs (run_id, job_id, node_id, rank, world_size, nodes)
-            SELECT gen_random_uuid(), $1, $2, r, $3, $4::text[] FROM unnest($5::int[]) AS u(r)
-            """, [jobID, node, nodes.count, nodes, ranks])
+            INSERT INTO runs (run_id, job_id, node_id, rank, world_size, nodes, stage)
+            SELECT gen_random_uuid(), $1, $2, r, $3, $4::text[], $6 FROM unnest($5::int[]) AS u(r)
+            ON CONFLICT DO NOTHING
+            """, [jobID, node, nodes.count, nodes, ranks, stage])
     }
 
     /// Runs of this node waiting to be launched, locked until the caller's commit.
     static func claimStarting(node: String, in db: PostgresConnection) throws -> [StartingRun] {
         try db.query(
             """
-            SELECT run_id, job_id, rank, nodes::text[] FROM runs WHERE node_id = $1 AND state = 'starting'
+            SELECT run_id, job_id, rank, nodes::text[], stage FROM runs WHERE node_id = $1 AND state = 'starting'
             ORDER BY created_at FOR UPDATE SKIP LOCKED
             """, [node]
-        ).map { StartingRun(runID: try $0.decode(0), jobID: try $0.decode(1), rank: try $0.decode(2), nodes: try $0.decode(3)) }
+        ).map {
+            StartingRun(runID: try $0.decode(0), jobID: try $0.decode(1), rank: try $0.decode(2), nodes: try $0.decode(3), stage: try $0.decode(4))
+        }
     }
 
     static func launchInfo(jobID: UUID, in db: PostgresConnection) throws -> LaunchInfo? {
         try db.query(
             """
-            SELECT j.tenant, v.command, v.image, j.max_runtime_seconds
+            SELECT j.tenant, v.command, v.image, j.max_runtime_seconds, j.curriculum::text
             FROM jobs j JOIN agent_versions v ON v.tenant = j.tenant AND v.agent = j.agent AND v.version = j.agent_version
             WHERE j.id = $1
             """, [jobID]
         ).first.map {
             LaunchInfo(
                 tenant: try $0.decode(0), command: try $0.decodeIfPresent(1, as: String.self), image: try $0.decodeIfPresent(2, as: String.self),
-                maxRuntimeSeconds: try $0.decode(3))
+                maxRuntimeSeconds: try $0.decode(3),
+                curriculum: try CurriculumStep.list(from: JSONValue.parse(Data(try $0.decode(4, as: String.self).utf8))))
         }
     }
 

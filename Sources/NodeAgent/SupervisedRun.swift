@@ -11,6 +11,11 @@ struct SupervisedRun {
     let process: ChildProcess
     let stdoutPath: String
     let deadline: ContinuousClock.Instant
+    /// The node of every rank (where the next curriculum stage starts).
+    var nodes: [String] = []
+    /// Its curriculum stage, and the job's curriculum (empty: none).
+    var stage = 0
+    var curriculum: [CurriculumStep] = []
     var offset: UInt64 = 0
     var partial: [UInt8] = []
     var terminateSentAt: ContinuousClock.Instant?
@@ -20,6 +25,8 @@ struct SupervisedRun {
     var progress: (step: Int64, metrics: [String: Double])?
     var checkpoints: [(step: Int64, uri: String, metrics: [String: Double])] = []
     var result: [String: Double]?
+    /// The metrics of the last progress line (a stage's result when it printed none).
+    var lastMetrics: [String: Double]?
 
     init(
         runID: UUID, jobID: UUID, rank: Int, worldSize: Int, tenant: String, process: ChildProcess, stdoutPath: String,
@@ -52,7 +59,9 @@ struct SupervisedRun {
 
     mutating func take(_ record: ProgressLine) {
         switch record {
-        case .progress(let step, let metrics): progress = (step, metrics)
+        case .progress(let step, let metrics):
+            progress = (step, metrics)
+            lastMetrics = metrics
         case .checkpoint(let step, let uri, let metrics): checkpoints.append((step, uri, metrics))
         case .result(let metrics): result = metrics
         }
@@ -65,7 +74,8 @@ struct SupervisedRun {
         let progressDue = lastReportAt.map { now - $0 >= progressInterval } ?? true
         var change = RunChange(
             runID: runID, jobID: jobID, rank: rank, tenant: tenant, checkpoints: checkpoints,
-            progress: (progressDue || ended) ? progress : nil, reportProgress: progressDue || ended, ending: nil, result: result)
+            progress: (progressDue || ended) ? progress : nil, reportProgress: progressDue || ended, ending: nil,
+            result: result ?? (ended ? lastMetrics : nil), nodes: nodes, stage: stage, curriculum: curriculum)
         switch status {
         case .running: break
         case .exited(let code) where code == 0 && !timedOut:
@@ -118,6 +128,9 @@ struct RunChange {
     var reportProgress: Bool
     var ending: Ending?
     var result: [String: Double]?
+    var nodes: [String]
+    var stage: Int
+    var curriculum: [CurriculumStep]
 
     var hasSomething: Bool { !checkpoints.isEmpty || progress != nil || ending != nil }
 }

@@ -90,9 +90,10 @@ public final class Supervisor: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let resumeFrom = try RunStore.latestCheckpoint(jobID: run.jobID, in: db).map(Self.path(ofFileURI:))
+        let step = info.curriculum.indices.contains(run.stage) ? info.curriculum[run.stage] : nil
         let environment = LaunchEnvironment(
             jobID: run.jobID, runID: run.runID, rank: run.rank, nodes: run.nodes, addresses: run.nodes.map(settings.address(of:)),
-            checkpointDirectory: checkpointDirectory, resumeFrom: resumeFrom)
+            checkpointDirectory: checkpointDirectory, resumeFrom: resumeFrom, parameters: step?.parameters ?? .object([:]))
         let stdoutPath = "\(runDirectory)/stdout.log"
         let process = try ChildProcess.spawn(
             command: command, directory: runDirectory, environment: Self.inheritedEnvironment().merging(environment.variables) { $1 },
@@ -103,16 +104,20 @@ public final class Supervisor: @unchecked Sendable {
         logger.info(
             "run started",
             metadata: ["job_id": "\(run.jobID)", "run_id": "\(run.runID)", "rank": "\(run.rank)", "pid": "\(process.pid)"])
-        let supervisedRun = SupervisedRun(
+        var supervisedRun = SupervisedRun(
             runID: run.runID, jobID: run.jobID, rank: run.rank, worldSize: run.nodes.count, tenant: info.tenant, process: process,
-            stdoutPath: stdoutPath, deadline: .now + .seconds(info.maxRuntimeSeconds))
+            stdoutPath: stdoutPath, deadline: .now + .seconds(step?.maxRuntimeSeconds ?? info.maxRuntimeSeconds))
+        supervisedRun.nodes = run.nodes
+        supervisedRun.stage = run.stage
+        supervisedRun.curriculum = info.curriculum
         let event = EventEnvelope(
             type: "job.started", producer: PlacementHandler.workerName, tenant: info.tenant,
             subjects: subjects(run.jobID, run.runID), correlationID: run.jobID,
             payload: .object([
                 "job_id": .string(run.jobID.uuidString.lowercased()), "run_id": .string(run.runID.uuidString.lowercased()),
                 "node": .string(settings.nodeID), "rank": .number(Double(run.rank)), "world_size": .number(Double(run.nodes.count)),
-                "resumed_from": resumeFrom.map(JSONValue.string) ?? .null,
+                "resumed_from": resumeFrom.map(JSONValue.string) ?? .null, "stage": .number(Double(run.stage)),
+                "stage_name": step.map { .string($0.name) } ?? .null,
             ]))
         return (supervisedRun, event)
     }
@@ -156,6 +161,7 @@ public final class Supervisor: @unchecked Sendable {
         guard !changes.isEmpty else { return }
         try pool.transaction { db in
             var events: [EventEnvelope] = []
+            var copies: [OutboxMessage] = []
             for change in changes {
                 for checkpoint in change.checkpoints {
                     try RunStore.recordCheckpoint(
@@ -182,11 +188,39 @@ public final class Supervisor: @unchecked Sendable {
                         "signal": ending.signal.map { .number(Double($0)) } ?? .null, "rank": .number(Double(change.rank)),
                     ]
                     if let result = change.result { payload["metrics"] = Self.json(result) }
-                    // Rank 0 speaks for the job (its end is the job's end); other ranks report their run.
-                    events.append(event(change.rank == 0 ? "job.finished" : "run.finished", change, payload))
+                    guard change.rank == 0 else {
+                        events.append(event("run.finished", change, payload))
+                        continue
+                    }
+                    // Rank 0 speaks for the job: its end is the stage's end, and the job's unless
+                    // a next curriculum stage starts (on every node of the job).
+                    if !change.curriculum.isEmpty {
+                        let step = change.curriculum[min(change.stage, change.curriculum.count - 1)]
+                        var stagePayload = payload
+                        stagePayload["stage"] = .number(Double(change.stage))
+                        stagePayload["stage_name"] = .string(step.name)
+                        events.append(event("job.stage_finished", change, stagePayload))
+                        if ending.outcome == "succeeded", change.stage + 1 < change.curriculum.count {
+                            let (advance, reason) = step.allowsNext(after: change.result ?? [:])
+                            if advance {
+                                let advanced = event(
+                                    "job.stage_advanced", change,
+                                    [
+                                        "stage": .number(Double(change.stage + 1)), "stage_name": .string(change.curriculum[change.stage + 1].name),
+                                        "nodes": .array(change.nodes.map(JSONValue.string)),
+                                    ])
+                                events.append(advanced)
+                                copies += try Self.placementCopies(of: advanced, nodes: change.nodes, topology: topology)
+                                continue
+                            }
+                            payload["outcome"] = .string("threshold_not_met")
+                            payload["reason"] = .string(reason ?? "")
+                        }
+                    }
+                    events.append(event("job.finished", change, payload))
                 }
             }
-            try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
+            try EventRecorder.append(events.map { ($0, nil) }, messages: copies, topology: topology, in: db)
         }
     }
 
@@ -250,6 +284,17 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     static func json(_ metrics: [String: Double]) -> JSONValue { .object(metrics.mapValues { .number($0) }) }
+
+    /// The event once more for each distinct node, through the placements exchange (key = node id).
+    static func placementCopies(of event: EventEnvelope, nodes: [String], topology: Topology) throws -> [OutboxMessage] {
+        let body = String(decoding: try event.encoded(), as: UTF8.self)
+        var seen: Set<String> = []
+        return nodes.filter { seen.insert($0).inserted }.map { node in
+            OutboxMessage(
+                exchange: topology.placementsExchange, routingKey: node, messageID: event.id.uuidString.lowercased(),
+                properties: .init(type: event.type, correlationID: event.correlationID?.uuidString.lowercased()), body: body)
+        }
+    }
 
     static func path(ofFileURI uri: String) -> String {
         URL(string: uri)?.path ?? String(uri.dropFirst("file://".count))

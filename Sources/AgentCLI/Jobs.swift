@@ -96,7 +96,7 @@ extension Jobs {
             switch status.state {
             case "pending":
                 let aged = status.effectiveClass.map { $0 != status.priorityClass ? " (aged to \($0))" : "" } ?? ""
-                print("  position \(status.queuePosition.map(String.init) ?? "?") in line\(aged)")
+                if let position = status.queuePosition { print("  position \(position) in line\(aged)") }
                 print("  \(status.reasonCode ?? "waiting"): \(status.reason ?? "not yet considered by the scheduler")")
                 if let details = status.details, !details.isEmpty {
                     print("  " + details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))

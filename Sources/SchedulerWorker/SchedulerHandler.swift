@@ -25,6 +25,7 @@ public struct SchedulerHandler: MessageHandler {
     public func handleBatch(_ events: [EventEnvelope], context: HandlerContext) throws {
         var admitted: [AdmittedJob] = []
         var finished: [UUID] = []
+        var outcomes: [String] = []
         for (index, event) in events.enumerated() {
             switch event.type {
             case "job.admitted":
@@ -38,6 +39,8 @@ public struct SchedulerHandler: MessageHandler {
                     throw MessageFailure(index: index, error: MalformedMessage("job.finished payload needs job_id"))
                 }
                 finished.append(jobID)
+                // Older senders give no outcome; they only ever reported success.
+                if case .string(let outcome)? = event.payload["outcome"] { outcomes.append(outcome) } else { outcomes.append("succeeded") }
             default:
                 continue
             }
@@ -46,7 +49,7 @@ public struct SchedulerHandler: MessageHandler {
         // Pending jobs first: a job admitted and finished within one batch then ends finished.
         try SchedulerStore.insertPending(admitted, in: context.db)
         let now = Date()
-        try SchedulerStore.release(finished, now: now, in: context.db)
+        try SchedulerStore.release(finished, outcomes: outcomes, now: now, in: context.db)
         try SchedulerStore.wake(context.db)
     }
 }

@@ -18,6 +18,8 @@ enum SchedulerStore {
         var reasonCode: String?
         var reasonMessage: String?
         var queuePosition: Int?
+        /// Jobs that must finish successfully first.
+        var dependsOn: [UUID] = []
     }
 
     static func insertPending(_ jobs: [AdmittedJob], in db: PostgresConnection) throws {
@@ -25,15 +27,16 @@ enum SchedulerStore {
         try db.query(
             """
             INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone,
-                                    submitted_at, max_runtime_seconds)
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[],
-                                 $9::bool[], $10::timestamptz[], $11::int[])
+                                    submitted_at, max_runtime_seconds, depends_on)
+            SELECT id, t, c, f, g, cpu, m, r, z, s, mr, d::uuid[]
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[],
+                        $9::bool[], $10::timestamptz[], $11::int[], $12::text[]) AS u(id, t, c, f, g, cpu, m, r, z, s, mr, d)
             ON CONFLICT (job_id) DO NOTHING
             """,
             [
                 jobs.map(\.jobID), jobs.map(\.tenant), jobs.map(\.priorityClass), jobs.map(\.resources.flavor),
                 jobs.map(\.resources.gpus), jobs.map(\.resources.cpu), jobs.map(\.resources.memoryGiB), jobs.map(\.replicas),
-                jobs.map(\.sameZone), jobs.map(\.submittedAt), jobs.map(\.maxRuntimeSeconds),
+                jobs.map(\.sameZone), jobs.map(\.submittedAt), jobs.map(\.maxRuntimeSeconds), jobs.map(\.dependsOn.postgresText),
             ])
     }
 
@@ -88,7 +91,7 @@ enum SchedulerStore {
         try db.query(
             """
             SELECT job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone, submitted_at,
-                   max_runtime_seconds, reason_code, reason_message, queue_position
+                   max_runtime_seconds, reason_code, reason_message, queue_position, depends_on::text[]
             FROM sched_jobs WHERE state = 'pending'
             """
         ).map { row in
@@ -100,7 +103,8 @@ enum SchedulerStore {
                     replicas: try row.decode(7), sameZone: try row.decode(8), submittedAt: try row.decode(9),
                     maxRuntimeSeconds: try row.decode(10)),
                 reasonCode: try row.decodeIfPresent(11, as: String.self), reasonMessage: try row.decodeIfPresent(12, as: String.self),
-                queuePosition: try row.decodeIfPresent(13, as: Int.self))
+                queuePosition: try row.decodeIfPresent(13, as: Int.self),
+                dependsOn: try row.decode(14, as: [String].self).compactMap(UUID.init(uuidString:)))
         }
     }
 
@@ -192,17 +196,20 @@ enum SchedulerStore {
     /// late admission is ignored instead of placing a job that already ended. Returns how many
     /// jobs had capacity to give back.
     @discardableResult
-    static func release(_ jobIDs: [UUID], now: Date, in db: PostgresConnection) throws -> Int {
+    static func release(_ jobIDs: [UUID], outcomes: [String]? = nil, now: Date, in db: PostgresConnection) throws -> Int {
         guard !jobIDs.isEmpty else { return 0 }
+        let outcomes = outcomes ?? jobIDs.map { _ in "succeeded" }
         // The jobs' rows first, in id order (one lock order for every replica): this waits for a
         // round placing one of them to commit, so the next statement sees that round's
         // allocations (READ COMMITTED: a new snapshot per statement).
         let known = Set(try db.query(
             """
-            UPDATE sched_jobs SET state = 'finished', updated_at = $2
-            WHERE job_id IN (SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id FOR UPDATE)
-            RETURNING job_id
-            """, [jobIDs, now]
+            UPDATE sched_jobs j SET state = 'finished', updated_at = $2, outcome = coalesce(j.outcome, o.outcome)
+            FROM unnest($1::uuid[], $3::text[]) AS o(job_id, outcome)
+            WHERE j.job_id = o.job_id
+              AND j.job_id IN (SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id FOR UPDATE)
+            RETURNING j.job_id
+            """, [jobIDs, now, outcomes]
         ).map { try $0.decode(0, as: UUID.self) })
         let released = try db.query(
             """
@@ -215,11 +222,11 @@ enum SchedulerStore {
             try db.query(
                 """
                 INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, submitted_at,
-                                        max_runtime_seconds, state, reason_message)
-                SELECT id, '', 'normal', '', 0, 1, 1, 1, $2, 1, 'finished', 'finished before it was admitted here'
-                FROM unnest($1::uuid[]) AS u(id)
+                                        max_runtime_seconds, state, reason_message, outcome)
+                SELECT id, '', 'normal', '', 0, 1, 1, 1, $2, 1, 'finished', 'finished before it was admitted here', outcome
+                FROM unnest($1::uuid[], $3::text[]) AS u(id, outcome)
                 ON CONFLICT (job_id) DO NOTHING
-                """, [unknown, now])
+                """, [unknown, now, unknown.map { id in outcomes[jobIDs.firstIndex(of: id)!] }])
         }
         return Set(released).count
     }
@@ -236,6 +243,7 @@ struct AdmittedJob {
     var maxRuntimeSeconds: Int
     var sameZone: Bool
     var submittedAt: Date
+    var dependsOn: [UUID] = []
 
     struct Resources {
         var flavor: String
@@ -262,6 +270,12 @@ struct AdmittedJob {
         maxRuntimeSeconds = try Self.int(fields, "max_runtime_seconds")
         if case .bool(let flag)? = fields["same_zone"] { sameZone = flag } else { sameZone = false }
         self.submittedAt = submittedAt
+        if case .array(let items)? = fields["depends_on"] {
+            dependsOn = try items.map { item throws(PayloadError) -> UUID in
+                guard case .string(let text) = item, let id = UUID(uuidString: text) else { throw PayloadError("depends_on must be job ids") }
+                return id
+            }
+        }
     }
 
     struct PayloadError: Error, CustomStringConvertible {

@@ -121,8 +121,12 @@ public final class SchedulingLoop: Sendable {
             } else {
                 cluster = try ClusterView.load(epoch: epoch, nodesVersion: version, in: db)
             }
-            let pending = try SchedulerStore.pending(in: db)
-            guard !pending.isEmpty else { return (true, cluster, 0, 0) }
+            let gate = try DependencyGate.split(try SchedulerStore.pending(in: db), in: db)
+            try EventRecorder.append(
+                try DependencyGate.record(gate, now: now, producer: SchedulerHandler.workerName, in: db).map { ($0, nil) }, topology: topology,
+                in: db)
+            let pending = gate.eligible
+            guard !pending.isEmpty else { return (true, cluster, 0, gate.waiting.count) }
             let policy = try policy(now: now, in: db)
             let started = ContinuousClock.now
             let result = Scheduler.schedule(
@@ -173,7 +177,7 @@ public final class SchedulingLoop: Sendable {
                         "decision_ms": "\(decided.components.attoseconds / 1_000_000_000_000_000 + decided.components.seconds * 1000)",
                     ])
             }
-            return (true, cluster, placements.count, result.pending.count)
+            return (true, cluster, placements.count, result.pending.count + gate.waiting.count)
         }
         view.withLock { $0 = outcome.view }
         if outcome.stillLeader {

@@ -1,0 +1,86 @@
+import AgentCore
+import Foundation
+import Postgres
+import Scheduling
+
+/// `depends_on` at run time: a pending job is offered to the scheduler only once every job it
+/// depends on has finished successfully; it waits (reason `dependencies`) while any is pending or
+/// running, and ends without running (`dependency_failed`) when one ended otherwise.
+enum DependencyGate {
+    struct Split {
+        var eligible: [SchedulerStore.PendingRow] = []
+        var waiting: [(row: SchedulerStore.PendingRow, message: String)] = []
+        var failed: [(row: SchedulerStore.PendingRow, reason: String)] = []
+    }
+
+    static func split(_ pending: [SchedulerStore.PendingRow], in db: PostgresConnection) throws -> Split {
+        let dependencies = Set(pending.flatMap(\.dependsOn))
+        guard !dependencies.isEmpty else { return Split(eligible: pending) }
+        var known: [UUID: (state: String, outcome: String)] = [:]
+        for row in try db.query("SELECT job_id, state, outcome FROM sched_jobs WHERE job_id = ANY($1::uuid[])", [Array(dependencies)]) {
+            // A finish without an outcome came from a sender that only reported success.
+            known[try row.decode(0, as: UUID.self)] = (try row.decode(1), try row.decodeIfPresent(2, as: String.self) ?? "succeeded")
+        }
+        var split = Split()
+        for row in pending {
+            if let failed = row.dependsOn.first(where: { known[$0]?.state == "finished" && known[$0]?.outcome != "succeeded" }) {
+                split.failed.append((row, "dependency \(failed.uuidString.lowercased()) ended \(known[failed]!.outcome)"))
+                continue
+            }
+            let unmet = row.dependsOn.filter { known[$0]?.state != "finished" }
+            guard !unmet.isEmpty else {
+                split.eligible.append(row)
+                continue
+            }
+            let listed = unmet.prefix(3).map { "\($0.uuidString.lowercased()) (\(known[$0]?.state ?? "not yet admitted here"))" }
+            split.waiting.append(
+                (row, "waiting for \(unmet.count) of \(row.dependsOn.count) dependencies to finish: \(listed.joined(separator: ", "))"
+                    + (unmet.count > 3 ? ", …" : "")))
+        }
+        return split
+    }
+
+    /// Records the waits (when the message changed) and ends the jobs that can never run; returns
+    /// the events to record: `job.pending` for a new wait, `job.finished` for a job that ended.
+    static func record(_ split: Split, now: Date, producer: String, in db: PostgresConnection) throws -> [EventEnvelope] {
+        var events: [EventEnvelope] = []
+        let changed = split.waiting.filter { $0.row.reasonMessage != $0.message }
+        if !changed.isEmpty {
+            try db.query(
+                """
+                UPDATE sched_jobs j SET reason_code = 'dependencies', reason_message = w.message, reason_details = NULL,
+                       queue_position = NULL, updated_at = $3
+                FROM unnest($1::uuid[], $2::text[]) AS w(job_id, message)
+                WHERE j.job_id = w.job_id AND j.state = 'pending'
+                """, [changed.map(\.row.job.id), changed.map(\.message), now])
+            for (row, message) in changed where row.reasonCode != "dependencies" {
+                events.append(
+                    EventEnvelope(
+                        type: "job.pending", producer: producer, tenant: row.job.tenant, subjects: ["job": row.job.id.uuidString.lowercased()],
+                        correlationID: row.job.id,
+                        payload: [
+                            "job_id": .string(row.job.id.uuidString.lowercased()), "code": "dependencies", "message": .string(message),
+                        ]))
+            }
+        }
+        if !split.failed.isEmpty {
+            try db.query(
+                """
+                UPDATE sched_jobs j SET state = 'finished', outcome = 'dependency_failed', reason_code = 'dependencies',
+                       reason_message = f.reason, queue_position = NULL, updated_at = $3
+                FROM unnest($1::uuid[], $2::text[]) AS f(job_id, reason)
+                WHERE j.job_id = f.job_id AND j.state = 'pending'
+                """, [split.failed.map(\.row.job.id), split.failed.map(\.reason), now])
+            for (row, reason) in split.failed {
+                events.append(
+                    EventEnvelope(
+                        type: "job.finished", producer: producer, tenant: row.job.tenant, subjects: ["job": row.job.id.uuidString.lowercased()],
+                        correlationID: row.job.id,
+                        payload: [
+                            "job_id": .string(row.job.id.uuidString.lowercased()), "outcome": "dependency_failed", "reason": .string(reason),
+                        ]))
+            }
+        }
+        return events
+    }
+}

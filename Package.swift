@@ -72,9 +72,12 @@ let package = Package(
         .executableTarget(name: "scheduler", dependencies: ["SchedulerWorker", "AgentRuntime", "AgentCore"]),
 
         // The node agent's slice: runs it launched on its node, their checkpoints; the local process backend.
+        .target(name: "CProcessControl"),  // prctl (variadic in C) for the node agent
         .target(
             name: "NodeAgent",
-            dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "AgentRuntime", "AgentCore", "AMQP", "Postgres", "CProcessControl", .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(name: "node-agent", dependencies: ["NodeAgent", "AgentRuntime", "AgentCore"]),
 
         // A worker that exists to show (and test) the runtime round trip.

@@ -25,6 +25,7 @@ public enum ProgressLine: Equatable, Sendable {
         case .object(let values)?:
             var parsed: [String: Double] = [:]
             for (name, value) in values {
+                guard !name.utf8.contains(0), name.utf8.count <= 200 else { return .failure(ProgressLineError("metric names must be 1-200 bytes without NUL")) }
                 guard case .number(let number) = value, number.isFinite else {
                     return .failure(ProgressLineError("metrics.\(name) must be a finite number"))
                 }
@@ -43,7 +44,7 @@ public enum ProgressLine: Equatable, Sendable {
             return .success(.progress(step: step, metrics: metrics))
         case "checkpoint":
             guard let step = step() else { return .failure(ProgressLineError("step must be an integer ≥ 0")) }
-            guard case .string(let uri)? = fields["uri"], uri.hasPrefix("file://") else {
+            guard case .string(let uri)? = fields["uri"], uri.hasPrefix("file://"), !uri.utf8.contains(0), uri.utf8.count <= 4096 else {
                 return .failure(ProgressLineError("uri must be a file:// URI"))
             }
             return .success(.checkpoint(step: step, uri: uri, metrics: metrics))

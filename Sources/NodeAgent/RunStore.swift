@@ -33,8 +33,11 @@ enum RunStore {
     static func claimStarting(node: String, in db: PostgresConnection) throws -> [StartingRun] {
         try db.query(
             """
-            SELECT run_id, job_id, rank, nodes::text[], stage FROM runs WHERE node_id = $1 AND state = 'starting'
-            ORDER BY created_at FOR UPDATE SKIP LOCKED
+            SELECT run_id, job_id, rank, nodes::text[], stage FROM runs r WHERE node_id = $1 AND state = 'starting'
+              -- a curriculum's next stage waits until this node's runs of the earlier stage ended
+              AND NOT EXISTS (SELECT 1 FROM runs p WHERE p.job_id = r.job_id AND p.node_id = r.node_id AND p.stage < r.stage
+                              AND p.state IN ('starting', 'running'))
+            ORDER BY created_at FOR UPDATE OF r SKIP LOCKED
             """, [node]
         ).map {
             StartingRun(runID: try $0.decode(0), jobID: try $0.decode(1), rank: try $0.decode(2), nodes: try $0.decode(3), stage: try $0.decode(4))
@@ -97,13 +100,13 @@ enum RunStore {
     }
 
     /// Runs this node had started before the agent (re)started: their processes are gone.
-    static func orphaned(node: String, in db: PostgresConnection) throws -> [(runID: UUID, jobID: UUID, rank: Int, tenant: String)] {
+    static func orphaned(node: String, in db: PostgresConnection) throws -> [(runID: UUID, jobID: UUID, rank: Int, tenant: String, pid: Int?)] {
         try db.query(
             """
             UPDATE runs r SET state = 'lost', finished_at = now() FROM jobs j
             WHERE r.node_id = $1 AND r.state = 'running' AND j.id = r.job_id
-            RETURNING r.run_id, r.job_id, r.rank, j.tenant
+            RETURNING r.run_id, r.job_id, r.rank, j.tenant, r.pid
             """, [node]
-        ).map { (try $0.decode(0), try $0.decode(1), try $0.decode(2), try $0.decode(3)) }
+        ).map { (try $0.decode(0), try $0.decode(1), try $0.decode(2), try $0.decode(3), try $0.decodeIfPresent(4, as: Int.self)) }
     }
 }

@@ -78,16 +78,19 @@ struct SupervisedRun {
             result: result ?? (ended ? lastMetrics : nil), nodes: nodes, stage: stage, curriculum: curriculum)
         switch status {
         case .running: break
+        case .exited(let code) where stoppedByAgent:
+            // Stopped with the agent: not the job's end, whatever the program exited with.
+            change.ending = .init(state: "lost", outcome: "interrupted", exitCode: code, signal: nil)
+        case .signalled(let signal) where stoppedByAgent:
+            change.ending = .init(state: "lost", outcome: "interrupted", exitCode: nil, signal: signal)
         case .exited(let code) where code == 0 && !timedOut:
             change.ending = .init(state: "succeeded", outcome: "succeeded", exitCode: code, signal: nil)
         case .exited(let code):
             change.ending = timedOut
                 ? .init(state: "timed_out", outcome: "timed_out", exitCode: code, signal: nil)
-                : .init(state: "failed", outcome: stoppedByAgent ? "interrupted" : "failed", exitCode: code, signal: nil)
+                : .init(state: "failed", outcome: "failed", exitCode: code, signal: nil)
         case .signalled(let signal):
-            let state = timedOut ? "timed_out" : stoppedByAgent ? "lost" : "failed"
-            let outcome = timedOut ? "timed_out" : stoppedByAgent ? "interrupted" : "failed"
-            change.ending = .init(state: state, outcome: outcome, exitCode: nil, signal: signal)
+            change.ending = .init(state: timedOut ? "timed_out" : "failed", outcome: timedOut ? "timed_out" : "failed", exitCode: nil, signal: signal)
         }
         return change
     }

@@ -40,7 +40,8 @@ public final class Supervisor: @unchecked Sendable {
             } catch {
                 logger.warning("supervision round failed; retrying", metadata: ["error": "\(error)"])
             }
-            Thread.sleep(forTimeInterval: Double(settings.pollInterval.components.attoseconds) / 1e18)
+            let (seconds, attoseconds) = settings.pollInterval.components
+            Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
         }
         stopAll()
     }
@@ -48,21 +49,33 @@ public final class Supervisor: @unchecked Sendable {
     // MARK: Launch
 
     private func launchStarting() throws {
+        // Spawned processes are collected outside the transaction and it runs once (no retry
+        // of the body): a retried body would start the same runs again.
         var launched: [SupervisedRun] = []
         do {
-            try pool.transaction { db in
-                launched = []
+            try pool.transaction(maxAttempts: 1) { db in
                 var events: [EventEnvelope] = []
                 for run in try RunStore.claimStarting(node: settings.nodeID, in: db) {
-                    let (supervisedRun, event) = try launch(run, in: db)
-                    if let supervisedRun { launched.append(supervisedRun) }
-                    events.append(event)
+                    do {
+                        let (supervisedRun, event) = try launch(run, in: db)
+                        if let supervisedRun { launched.append(supervisedRun) }
+                        events.append(event)
+                    } catch let error as PostgresError {
+                        throw error
+                    } catch {
+                        // This run cannot start (directory, spawn): it fails alone, the others go on.
+                        logger.error("run could not start", metadata: ["run_id": "\(run.runID)", "error": "\(error)"])
+                        try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
+                        events.append(
+                            finishedEvent(
+                                run.jobID, run.runID, rank: run.rank, tenant: nil, outcome: "failed", reason: "could not start: \(error)"))
+                    }
                 }
                 try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
             }
         } catch {
-            // Not recorded as running: stop what was started, the runs stay `starting` for the next try.
-            for run in launched { run.process.signal(SIGKILL) }
+            // Not recorded as running: stop what was started; the runs stay `starting` for the next try.
+            for run in launched { run.process.killAndWait() }
             throw error
         }
         for run in launched { supervised[run.runID] = run }
@@ -127,6 +140,7 @@ public final class Supervisor: @unchecked Sendable {
     private func watch(now: ContinuousClock.Instant) throws {
         guard !supervised.isEmpty else { return }
         var changes: [RunChange] = []
+        var next: [UUID: SupervisedRun?] = [:]  // applied only once the changes are committed
         for (id, run) in supervised {
             var run = run
             for line in run.readNewLines() {
@@ -151,10 +165,12 @@ public final class Supervisor: @unchecked Sendable {
                     if case .success(let record)? = ProgressLine.parse(line[...]) { run.take(record) }
                 }
             }
-            changes.append(run.change(status: status, now: now, progressInterval: settings.progressInterval))
-            supervised[id] = status == .running ? run.afterReport(changes.last!, now: now) : nil
+            let change = run.change(status: status, now: now, progressInterval: settings.progressInterval)
+            changes.append(change)
+            next[id] = status == .running ? run.afterReport(change, now: now) : .some(nil)
         }
         try record(changes.filter(\.hasSomething))
+        for (id, run) in next { supervised[id] = run }
     }
 
     private func record(_ changes: [RunChange]) throws {
@@ -231,6 +247,14 @@ public final class Supervisor: @unchecked Sendable {
     private func recoverOrphans() throws {
         try pool.transaction { db in
             let lost = try RunStore.orphaned(node: settings.nodeID, in: db)
+            // Their processes may outlive the agent that started them: stop those still running,
+            // after checking (its environment names the run) that the pid was not reused.
+            for run in lost {
+                guard let pid = run.pid, let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+                    String(decoding: environ, as: UTF8.self).contains("RUN_ID=\(run.runID.uuidString.lowercased())")
+                else { continue }
+                _ = kill(-pid_t(pid), SIGKILL)
+            }
             let events = lost.filter { $0.rank == 0 }.map {
                 finishedEvent($0.jobID, $0.runID, rank: 0, tenant: $0.tenant, outcome: "lost", reason: "the node agent restarted while it ran")
             }
@@ -249,9 +273,9 @@ public final class Supervisor: @unchecked Sendable {
         while supervised.values.contains(where: { $0.process.poll() == .running }), ContinuousClock.now < deadline {
             Thread.sleep(forTimeInterval: 0.1)
         }
-        for run in supervised.values { run.process.signal(SIGKILL) }
+        for run in supervised.values { run.process.killAndWait(timeout: .seconds(2)) }
         for (id, run) in supervised { supervised[id] = run.stopping() }
-        try? watch(now: .now)
+        do { try watch(now: .now) } catch { logger.error("could not record the runs it stopped", metadata: ["error": "\(error)"]) }
     }
 
     // MARK: Helpers
@@ -300,9 +324,14 @@ public final class Supervisor: @unchecked Sendable {
         URL(string: uri)?.path ?? String(uri.dropFirst("file://".count))
     }
 
-    /// What a training program inherits: PATH, HOME, locale and the like, never the agent's own
-    /// configuration (broker and database URLs carry credentials).
+    /// What a training program inherits from the agent: an allowlist (where programs and
+    /// libraries are, locale, time zone), never the agent's configuration or anything else that
+    /// may carry credentials (broker and database URLs, cloud tokens).
     static func inheritedEnvironment() -> [String: String] {
-        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AGENTMGR_") && !$0.key.hasPrefix("PG") }
+        let names: Set<String> = [
+            "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ", "TMPDIR", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV",
+            "CONDA_PREFIX", "PYENV_ROOT", "PYENV_VERSION",
+        ]
+        return ProcessInfo.processInfo.environment.filter { names.contains($0.key) || $0.key.hasPrefix("LC_") }
     }
 }

@@ -64,14 +64,16 @@ enum DependencyGate {
             }
         }
         if !split.failed.isEmpty {
-            try db.query(
+            let ended = Set(try db.query(
                 """
                 UPDATE sched_jobs j SET state = 'finished', outcome = 'dependency_failed', reason_code = 'dependencies',
                        reason_message = f.reason, queue_position = NULL, updated_at = $3
                 FROM unnest($1::uuid[], $2::text[]) AS f(job_id, reason)
                 WHERE j.job_id = f.job_id AND j.state = 'pending'
-                """, [split.failed.map(\.row.job.id), split.failed.map(\.reason), now])
-            for (row, reason) in split.failed {
+                RETURNING j.job_id
+                """, [split.failed.map(\.row.job.id), split.failed.map(\.reason), now]
+            ).map { try $0.decode(0, as: UUID.self) })
+            for (row, reason) in split.failed where ended.contains(row.job.id) {
                 events.append(
                     EventEnvelope(
                         type: "job.finished", producer: producer, tenant: row.job.tenant, subjects: ["job": row.job.id.uuidString.lowercased()],

@@ -181,7 +181,9 @@ struct RunLifecycleTests {
         let env = world.env
         try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
         try world.registry.registerVersion(
-            tenant: "acme", agent: "sleeper", version: "1", image: nil, command: "echo started; sleep 600", framework: .custom,
+            // It gets SIGTERM first (not blocked, not ignored): it notes that, then exits.
+            tenant: "acme", agent: "sleeper", version: "1", image: nil,
+            command: #"trap 'echo graceful > "$CHECKPOINT_DIR/stopped"; exit 0' TERM; echo started; sleep 600 & wait"#, framework: .custom,
             defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 2, memoryGiB: 2), checkpoints: false)
         let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
             .add(pool: "sim", flavor: "cpu", count: 1, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
@@ -197,5 +199,7 @@ struct RunLifecycleTests {
         #expect(Date().timeIntervalSince(started) > 50, "stopped at its max runtime, not before")
         #expect(try eventually { try env.count("SELECT count(*) FROM events WHERE type = 'job.finished' AND payload->>'outcome' = 'timed_out'") == 1 })
         #expect(try eventually { try env.count("SELECT count(*) FROM sched_jobs WHERE state = 'finished'") == 1 })
+        let directory = try env.pool.withConnection { try $0.query("SELECT checkpoint_dir FROM runs")[0].decode(0, as: String.self) }
+        #expect(FileManager.default.fileExists(atPath: "\(directory)/stopped"), "SIGTERM reached the program before any SIGKILL")
     }
 }

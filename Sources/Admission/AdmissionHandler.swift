@@ -60,9 +60,11 @@ public final class AdmissionHandler: MessageHandler {
         var decided = try AdmissionStore.existingDecisions(keys, in: db)
         let undecided = requests.indices.filter { decided[keys[$0]] == nil }.map { requests[$0] }
         var tenants = try AdmissionStore.tenants(Set(undecided.map(\.spec.tenant)), now: now, in: db)
-        let versions = try AdmissionStore.versions(
-            Set(undecided.filter { tenants[$0.spec.tenant] != nil }.map { AdmissionStore.TenantKey(tenant: $0.spec.tenant, key: $0.spec.agent) }),
-            in: db)
+        let agents = Set(undecided.filter { tenants[$0.spec.tenant] != nil }.map { AdmissionStore.TenantKey(tenant: $0.spec.tenant, key: $0.spec.agent) })
+        let versions = try AdmissionStore.versions(agents, in: db)
+        let defaults = try AdmissionStore.defaultVersions(Set(agents.filter { key in
+            undecided.contains { $0.spec.tenant == key.tenant && $0.spec.agent == key.key && $0.spec.agentVersion.isEmpty }
+        }), in: db)
         var dependencies = try AdmissionStore.dependencies(Set(undecided.flatMap(\.spec.dependsOn)), in: db)
         let catalog = try catalog(db)
 
@@ -78,7 +80,8 @@ public final class AdmissionHandler: MessageHandler {
                 let admissionContext = AdmissionContext(
                     tenant: tenant?.record, agentVersions: versions[AdmissionStore.TenantKey(tenant: spec.tenant, key: spec.agent)] ?? [],
                     catalog: catalog, cohortNominal: tenant?.cohortNominal ?? [:], reservedThisMonth: tenant?.reservedThisMonth ?? 0,
-                    reservedTotal: tenant?.reservedTotal ?? 0, dependencies: dependencies)
+                    reservedTotal: tenant?.reservedTotal ?? 0, dependencies: dependencies,
+                    defaultVersion: defaults[AdmissionStore.TenantKey(tenant: spec.tenant, key: spec.agent)])
                 let decision = AdmissionPolicy.decide(spec: spec, problems: request.problems, context: admissionContext, jobID: UUID())
                 let answer = try announce(decision, for: request, now: now, context: context)
                 var repeated = answer

@@ -6,6 +6,9 @@ public struct AdmissionContext: Sendable {
     public var tenant: TenantRecord?
     /// Every version of the requested agent in the tenant; empty when the agent does not exist.
     public var agentVersions: [AgentVersionRecord]
+    /// The agent's default version (`agentctl agents rollback`), for a spec that names no version;
+    /// nil: the newest version that is not deprecated.
+    public var defaultVersion: String?
     public var catalog: Catalog
     /// By flavor: the nominal quota of the tenant's cohort peers (what could ever be lent to it).
     public var cohortNominal: [String: Int]
@@ -17,10 +20,11 @@ public struct AdmissionContext: Sendable {
 
     public init(
         tenant: TenantRecord?, agentVersions: [AgentVersionRecord], catalog: Catalog, cohortNominal: [String: Int] = [:],
-        reservedThisMonth: Decimal = 0, reservedTotal: Decimal = 0, dependencies: [UUID: String] = [:]
+        reservedThisMonth: Decimal = 0, reservedTotal: Decimal = 0, dependencies: [UUID: String] = [:], defaultVersion: String? = nil
     ) {
         self.tenant = tenant
         self.agentVersions = agentVersions
+        self.defaultVersion = defaultVersion
         self.catalog = catalog
         self.cohortNominal = cohortNominal
         self.reservedThisMonth = reservedThisMonth
@@ -46,6 +50,8 @@ public enum AdmissionDecision: Sendable, Equatable {
 /// be tested and replayed without I/O. It lists every reason to reject, not only the first.
 public enum AdmissionPolicy {
     public static func decide(spec: JobSpec, problems: [FieldProblem], context: AdmissionContext, jobID: UUID) -> AdmissionDecision {
+        var spec = spec
+        if spec.agentVersion.isEmpty, let version = defaultVersion(context) { spec.agentVersion = version }
         var reasons = problems.map { Rejection(.invalidSpec, field: $0.field, "\($0.field) \($0.message)") }
 
         guard let tenant = context.tenant else {
@@ -73,6 +79,11 @@ public enum AdmissionPolicy {
         return .admitted(AdmittedJob(id: jobID, spec: spec, resources: resources, projectedCost: cost))
     }
 
+    /// What a spec naming no version runs: the agent's default, else its newest current version.
+    static func defaultVersion(_ context: AdmissionContext) -> String? {
+        context.defaultVersion ?? context.agentVersions.last(where: { !$0.deprecated })?.version
+    }
+
     /// Max runtime × rate × replicas, with the batch discount; rounded to cents.
     public static func projectedCost(_ spec: JobSpec, _ resources: Resources, _ flavor: Flavor) -> Decimal {
         let units = Decimal(flavor.units(of: resources) * spec.replicas)
@@ -85,6 +96,11 @@ public enum AdmissionPolicy {
         guard !context.agentVersions.isEmpty else {
             reasons.append(
                 Rejection(.unknownAgent, field: "agent", "tenant \(spec.tenant) has no agent named \"\(spec.agent)\" (register it with agentctl agents register)"))
+            return nil
+        }
+        if spec.agentVersion.isEmpty {
+            reasons.append(
+                Rejection(.unknownAgentVersion, field: "agent", "agent \(spec.agent) has no current version to run by default (all are deprecated)"))
             return nil
         }
         guard let version = context.agentVersions.first(where: { $0.version == spec.agentVersion }) else {

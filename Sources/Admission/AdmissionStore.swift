@@ -103,6 +103,23 @@ enum AdmissionStore {
         return versions
     }
 
+    /// The default versions set for these agents (`agentctl agents rollback`); absent: none set.
+    static func defaultVersions(_ agents: Set<TenantKey>, in db: PostgresConnection) throws -> [TenantKey: String] {
+        guard !agents.isEmpty else { return [:] }
+        let agents = Array(agents)
+        var defaults: [TenantKey: String] = [:]
+        for row in try db.query(
+            """
+            SELECT a.tenant, a.name, a.default_version FROM agents a
+            JOIN unnest($1::text[], $2::text[]) AS u(t, n) ON a.tenant = u.t AND a.name = u.n
+            WHERE a.default_version IS NOT NULL
+            """, [agents.map(\.tenant), agents.map(\.key)])
+        {
+            defaults[TenantKey(tenant: try row.decode(0), key: try row.decode(1))] = try row.decode(2, as: String.self)
+        }
+        return defaults
+    }
+
     /// Of these job ids, those that exist, with their tenant.
     static func dependencies(_ ids: Set<UUID>, in db: PostgresConnection) throws -> [UUID: String] {
         guard !ids.isEmpty else { return [:] }

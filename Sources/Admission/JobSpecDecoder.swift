@@ -190,10 +190,16 @@ struct SpecReader {
             value, at: "checkpoint_interval", bounds: floor...ceiling, boundsText: "between \(DurationText.format(floor)) and \(ceilingText)")
     }
 
-    /// Splits `name@version`, reporting what is wrong with either half at field `agent`.
+    /// Splits `name@version`, reporting what is wrong with either half at field `agent`. A bare
+    /// `name` asks for the agent's default version: the version comes back empty and admission
+    /// resolves it.
     private mutating func agentReference(_ text: String) -> (name: String, version: String) {
         guard let at = text.firstIndex(of: "@") else {
-            problem("agent", "must be \"name@version\", got \(quoted(text))")
+            if !Self.isSlug(text, length: Limits.agentNameLength, extra: "-_.") {
+                problem(
+                    "agent",
+                    "must be \"name@version\" or a name (for its default version): 1-100 characters of a-z, 0-9, \"-\", \"_\" and \".\", starting with a letter; got \(quoted(text))")
+            }
             return (text, "")
         }
         let name = String(text[..<at])

@@ -179,6 +179,44 @@ public struct Registry: Sendable {
             guard updated.rowsAffected == 1 else {
                 throw RegistryError(field: "agent", "tenant \(tenant) has no agent version \(agent)@\(version)")
             }
+            // A deprecated version is nobody's default any more: back to the newest current one.
+            try db.query(
+                "UPDATE agents SET default_version = NULL WHERE tenant = $1 AND name = $2 AND default_version = $3", [tenant, agent, version])
+        }
+    }
+
+    /// Makes `version` the one jobs naming only the agent run (`agentctl agents rollback`), and
+    /// returns the default it replaces. It must exist and not be deprecated.
+    @discardableResult
+    public func setDefaultVersion(tenant: String, agent: String, version: String) throws -> String? {
+        var previous: String?
+        try record("agent.default_set", tenant: tenant, subjects: ["agent": "\(agent)@\(version)"], payload: [
+            "agent": .string(agent), "version": .string(version),
+        ]) { db in
+            let versions = try RegistryStore.versions(tenant: tenant, agent: agent, in: db)
+            guard !versions.isEmpty else { throw RegistryError(field: "agent", "tenant \(tenant) has no agent named \(agent)") }
+            guard let target = versions.first(where: { $0.version == version }) else {
+                throw RegistryError(
+                    field: "to", "agent \(agent) has no version \(version) (versions: \(versions.map(\.version).joined(separator: ", ")))")
+            }
+            guard !target.deprecated else {
+                throw RegistryError(field: "to", "\(agent)@\(version) is deprecated: new jobs could not run it; register a new version instead")
+            }
+            let current = try db.query(
+                "SELECT default_version FROM agents WHERE tenant = $1 AND name = $2 FOR UPDATE", [tenant, agent]
+            ).first?.decodeIfPresent(0, as: String.self)
+            previous = current ?? versions.last(where: { !$0.deprecated })?.version
+            try db.query("UPDATE agents SET default_version = $3 WHERE tenant = $1 AND name = $2", [tenant, agent, version])
+        }
+        return previous
+    }
+
+    /// The version a job naming only the agent runs now.
+    public func defaultVersion(tenant: String, agent: String) throws -> String? {
+        try pool.withConnection { db in
+            let set = try db.query("SELECT default_version FROM agents WHERE tenant = $1 AND name = $2", [tenant, agent])
+                .first?.decodeIfPresent(0, as: String.self)
+            return try set ?? RegistryStore.versions(tenant: tenant, agent: agent, in: db).last(where: { !$0.deprecated })?.version
         }
     }
 

@@ -6,7 +6,7 @@ import Foundation
 struct Agents: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Register agents and their immutable versions.",
-        subcommands: [Register.self, Versions.self, Show.self, Deprecate.self, List.self])
+        subcommands: [Register.self, Versions.self, Show.self, Deprecate.self, Rollback.self, List.self])
 
     struct Register: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -100,6 +100,21 @@ struct Agents: ParsableCommand {
             let tenantName = try tenant.resolved()
             try options.withRegistry { registry in try registry.deprecate(tenant: tenantName, agent: agent.name, version: agent.version) }
             print("deprecated \(agent.name)@\(agent.version)")
+        }
+    }
+
+    struct Rollback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make an earlier version the agent's default: what jobs naming the agent without a version run from now on.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var tenant: TenantOption
+        @Argument(help: "The agent's name.") var agent: String
+        @Option(help: "The version to run by default (registered, not deprecated).") var to: String
+
+        func run() throws {
+            let tenantName = try tenant.resolved()
+            let previous = try options.withRegistry { registry in try registry.setDefaultVersion(tenant: tenantName, agent: agent, version: to) }
+            print("\(agent): jobs without a version now run \(agent)@\(to) (was \(previous.map { "\(agent)@\($0)" } ?? "none"))")
         }
     }
 

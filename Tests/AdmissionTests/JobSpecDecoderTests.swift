@@ -195,7 +195,7 @@ struct JobSpecDecoderTests {
         #expect(found.count == 31, "\(found.map(\.description).joined(separator: "\n"))")
         let messages = Dictionary(found.map { ($0.field, $0.message) }, uniquingKeysWith: { first, _ in first })
         #expect(messages["tenant"] == "is required")
-        #expect(messages["agent"] == #"must be "name@version", got "Trainer""#)
+        #expect(messages["agent"] == #"must be "name@version" or a name (for its default version): 1-100 characters of a-z, 0-9, "-", "_" and ".", starting with a letter; got "Trainer""#)
         #expect(messages["priority_class"] == #"must be one of critical, high, normal, low, batch; got "urgent""#)
         #expect(messages["replicas"] == "must be an integer between 1 and 1024, got 5000")
         #expect(messages["resources.gpus"] == "must be an integer between 0 and 64, got 65")
@@ -238,6 +238,8 @@ struct JobSpecDecoderTests {
             (#""tenant": "acme", "agent": "@1""#, ["agent"]),
             (#""tenant": "acme", "agent": "_a@1""#, ["agent"]),
             (#""tenant": "acme", "agent": "a@1@2""#, ["agent"]),
+            (#""tenant": "acme", "agent": "trainer""#, [String]()),  // a name alone: its default version
+            (#""tenant": "acme", "agent": "Trainer""#, ["agent"]),
             (#""tenant": "acme", "agent": "A@b""#, ["agent"]),
             (#""tenant": "acme", "agent": "a b@1""#, ["agent"]),
             (#""tenant": "acme", "agent": "@""#, ["agent", "agent"]),
@@ -250,14 +252,14 @@ struct JobSpecDecoderTests {
     @Test("The invalid example (examples/jobs/invalid-example.yaml, as JSON) gives the reasons docs/job-spec.md shows, in order")
     func documentedInvalidExample() {
         let body = #"""
-            {"tenant": "Acme Corp", "agent": "resnet-trainer", "priority_class": "urgent", "replicas": 0,
+            {"tenant": "Acme Corp", "agent": "ResNet Trainer", "priority_class": "urgent", "replicas": 0,
              "resources": {"flavor": "gpu-v100", "gpus": 128, "memory_gb": 64}, "max_runtime": "soon", "checkpoint_interval": "30s",
              "retry": {"max_attempts": 3, "retry_on": ["node_lost", "oom"]}, "depends_on": ["job-1234"]}
             """#
         #expect(
             problemsOf(body) == [
                 FieldProblem(field: "tenant", message: #"must be 1-63 characters of a-z, 0-9 and "-", starting with a letter; got "Acme Corp""#),
-                FieldProblem(field: "agent", message: #"must be "name@version", got "resnet-trainer""#),
+                FieldProblem(field: "agent", message: #"must be "name@version" or a name (for its default version): 1-100 characters of a-z, 0-9, "-", "_" and ".", starting with a letter; got "ResNet Trainer""#),
                 FieldProblem(field: "priority_class", message: #"must be one of critical, high, normal, low, batch; got "urgent""#),
                 FieldProblem(field: "replicas", message: "must be an integer between 1 and 1024, got 0"),
                 FieldProblem(field: "resources.gpus", message: "must be an integer between 0 and 64, got 128"),

@@ -25,8 +25,27 @@ public struct PlacementHandler: MessageHandler {
     }
 
     /// `job.scheduled` starts a job's first stage; `job.stage_advanced` (from the node agent of
-    /// its rank 0) the next stage of its curriculum, on the same nodes.
+    /// its rank 0) the next stage of its curriculum, on the same nodes; `job.finished` (likewise)
+    /// stops what still runs of the job here.
     public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
+        if event.type == "job.finished" {
+            // Rank 0 ended the job: this node's replicas of it stop too (capacity is being freed).
+            guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText) else {
+                throw MalformedMessage("job.finished payload needs job_id")
+            }
+            for run in try RunStore.requestStop(jobID: jobID, node: nodeID, in: context.db) {
+                try context.emit(
+                    EventEnvelope(
+                        type: "run.finished", producer: Self.workerName, tenant: event.tenant,
+                        subjects: ["job": jobText.lowercased(), "run": run.runID.uuidString.lowercased(), "node": nodeID], correlationID: jobID,
+                        payload: [
+                            "job_id": .string(jobText.lowercased()), "run_id": .string(run.runID.uuidString.lowercased()),
+                            "rank": .number(Double(run.rank)), "outcome": "stopped_with_job",
+                            "reason": "the job ended before this replica started",
+                        ]))
+            }
+            return
+        }
         guard event.type == "job.scheduled" || event.type == "job.stage_advanced" else { return }
         var stage = 0
         if event.type == "job.stage_advanced" {

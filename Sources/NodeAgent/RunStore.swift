@@ -109,4 +109,27 @@ enum RunStore {
             """, [node]
         ).map { (try $0.decode(0), try $0.decode(1), try $0.decode(2), try $0.decode(3), try $0.decodeIfPresent(4, as: Int.self)) }
     }
+
+    /// Runs of the job on this node: not yet started ones end `stopped` at once, running ones are
+    /// marked for the supervisor to stop.
+    /// Returns the runs that never started (for their events).
+    @discardableResult
+    static func requestStop(jobID: UUID, node: String, in db: PostgresConnection) throws -> [(runID: UUID, rank: Int)] {
+        let neverStarted = try db.query(
+            """
+            UPDATE runs SET state = 'stopped', finished_at = now() WHERE job_id = $1 AND node_id = $2 AND state = 'starting'
+            RETURNING run_id, rank
+            """, [jobID, node]
+        ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: Int.self)) }
+        try db.query(
+            "UPDATE runs SET stop_requested = true WHERE job_id = $1 AND node_id = $2 AND state = 'running'", [jobID, node])
+        return neverStarted
+    }
+
+    /// This node's running runs someone asked to stop.
+    static func stopRequested(node: String, in db: PostgresConnection) throws -> Set<UUID> {
+        Set(try db.query(
+            "SELECT run_id FROM runs WHERE node_id = $1 AND state = 'running' AND stop_requested", [node]
+        ).map { try $0.decode(0, as: UUID.self) })
+    }
 }

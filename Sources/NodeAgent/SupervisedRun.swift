@@ -21,6 +21,10 @@ struct SupervisedRun {
     var terminateSentAt: ContinuousClock.Instant?
     var timedOut = false
     var stoppedByAgent = false
+    /// Its job ended (rank 0 finished) while it ran: when it is stopped unless it ends first, and
+    /// whether it was.
+    var stopAt: ContinuousClock.Instant?
+    var stoppedWithJob = false
     var lastReportAt: ContinuousClock.Instant?
     var progress: (step: Int64, metrics: [String: Double])?
     var checkpoints: [(step: Int64, uri: String, metrics: [String: Double])] = []
@@ -78,6 +82,10 @@ struct SupervisedRun {
             result: result ?? (ended ? lastMetrics : nil), nodes: nodes, stage: stage, curriculum: curriculum)
         switch status {
         case .running: break
+        case .exited(let code) where stoppedWithJob:
+            change.ending = .init(state: "stopped", outcome: "stopped_with_job", exitCode: code, signal: nil)
+        case .signalled(let signal) where stoppedWithJob:
+            change.ending = .init(state: "stopped", outcome: "stopped_with_job", exitCode: nil, signal: signal)
         case .exited(let code) where stoppedByAgent:
             // Stopped with the agent: not the job's end, whatever the program exited with.
             change.ending = .init(state: "lost", outcome: "interrupted", exitCode: code, signal: nil)

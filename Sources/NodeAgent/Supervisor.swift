@@ -139,6 +139,23 @@ public final class Supervisor: @unchecked Sendable {
 
     private func watch(now: ContinuousClock.Instant) throws {
         guard !supervised.isEmpty else { return }
+        // Runs whose job ended elsewhere (rank 0 finished): stop them like an overrun.
+        let stops = try pool.withConnection { try RunStore.stopRequested(node: settings.nodeID, in: $0) }
+        for id in stops {
+            guard var run = supervised[id], run.terminateSentAt == nil else { continue }
+            // A replica gets the grace period to end on its own (ranks finish together), then SIGTERM.
+            guard let stopAt = run.stopAt else {
+                run.stopAt = now + settings.gracePeriod
+                supervised[id] = run
+                continue
+            }
+            guard now >= stopAt else { continue }
+            logger.info("job ended; stopping its replica here", metadata: ["run_id": "\(id)"])
+            run.stoppedWithJob = true
+            run.process.signal(SIGTERM)
+            run.terminateSentAt = now
+            supervised[id] = run
+        }
         var changes: [RunChange] = []
         var next: [UUID: SupervisedRun?] = [:]  // applied only once the changes are committed
         for (id, run) in supervised {
@@ -233,7 +250,12 @@ public final class Supervisor: @unchecked Sendable {
                             payload["reason"] = .string(reason ?? "")
                         }
                     }
-                    events.append(event("job.finished", change, payload))
+                    let finished = event("job.finished", change, payload)
+                    events.append(finished)
+                    // Every node of the job stops what still runs of it (a gang's other ranks).
+                    if change.nodes.count > 1 {
+                        copies += try Self.placementCopies(of: finished, nodes: change.nodes, topology: topology)
+                    }
                 }
             }
             try EventRecorder.append(events.map { ($0, nil) }, messages: copies, topology: topology, in: db)

@@ -137,7 +137,8 @@ struct RunLifecycleTests {
         let env = world.env
         try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
         // Each replica writes what it was given next to its checkpoints, then reports a result.
-        let command = #"env | grep -E '^(RANK|WORLD_SIZE|MASTER_ADDR|MASTER_PORT|JOB_ID)=' | sort > "$CHECKPOINT_DIR/env-$RANK.txt"; echo "@agentmgr {\"kind\":\"result\",\"metrics\":{\"rank\":$RANK}}""#
+        // Rank 0 lingers, as ranks that rendezvous do: when it ends, the job ends and the others stop.
+        let command = #"env | grep -E '^(RANK|WORLD_SIZE|MASTER_ADDR|MASTER_PORT|JOB_ID)=' | sort > "$CHECKPOINT_DIR/env-$RANK.txt"; echo "@agentmgr {\"kind\":\"result\",\"metrics\":{\"rank\":$RANK}}"; if [ "$RANK" = 0 ]; then sleep 3; fi"#
         try world.registry.registerVersion(
             tenant: "acme", agent: "printer", version: "1", image: nil, command: command, framework: .pytorch,
             defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 16, memoryGiB: 32), checkpoints: false)
@@ -201,5 +202,31 @@ struct RunLifecycleTests {
         #expect(try eventually { try env.count("SELECT count(*) FROM sched_jobs WHERE state = 'finished'") == 1 })
         let directory = try env.pool.withConnection { try $0.query("SELECT checkpoint_dir FROM runs")[0].decode(0, as: String.self) }
         #expect(FileManager.default.fileExists(atPath: "\(directory)/stopped"), "SIGTERM reached the program before any SIGKILL")
+    }
+
+    @Test("When rank 0 of a gang ends, the other ranks are stopped on their nodes (their capacity is being freed)")
+    func gangStopsWithRankZero() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        let env = world.env
+        try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
+        try world.registry.registerVersion(
+            tenant: "acme", agent: "uneven", version: "1", image: nil,
+            command: #"if [ "$RANK" = 0 ]; then sleep 2; echo done; else sleep 600; fi"#, framework: .pytorch,
+            defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 16, memoryGiB: 32), checkpoints: false)
+        let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
+            .add(pool: "sim", flavor: "cpu", count: 2, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
+        let pipeline = try Pipeline(world: world, nodes: nodes)
+        defer { pipeline.stop() }
+
+        let body = AdmissionWorld.body(["tenant": "acme", "agent": "uneven@1", "replicas": 2, "max_runtime": "10m", "idempotency_key": "uneven"])
+        try world.client().publish([SubmissionClient.Request(body: body, idempotencyKey: "uneven", priority: .normal)], withReplies: false)
+
+        #expect(try eventually(timeout: .seconds(60)) {
+            try env.count("SELECT count(*) FROM runs WHERE rank = 0 AND state = 'succeeded'") == 1
+                && env.count("SELECT count(*) FROM runs WHERE rank = 1 AND state = 'stopped'") == 1
+        })
+        #expect(try env.count("SELECT count(*) FROM events WHERE type = 'run.finished' AND payload->>'outcome' = 'stopped_with_job'") == 1)
+        #expect(try env.count("SELECT count(*) FROM events WHERE type = 'job.finished'") == 1)
     }
 }

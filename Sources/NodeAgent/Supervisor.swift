@@ -243,7 +243,7 @@ public final class Supervisor: @unchecked Sendable {
                                         "nodes": .array(change.nodes.map(JSONValue.string)),
                                     ])
                                 events.append(advanced)
-                                copies += try Self.placementCopies(of: advanced, nodes: change.nodes, topology: topology)
+                                copies += try OutboxMessage.placementCopies(of: advanced, nodes: change.nodes, topology: topology)
                                 continue
                             }
                             payload["outcome"] = .string("threshold_not_met")
@@ -254,7 +254,7 @@ public final class Supervisor: @unchecked Sendable {
                     events.append(finished)
                     // Every node of the job stops what still runs of it (a gang's other ranks).
                     if change.nodes.count > 1 {
-                        copies += try Self.placementCopies(of: finished, nodes: change.nodes, topology: topology)
+                        copies += try OutboxMessage.placementCopies(of: finished, nodes: change.nodes, topology: topology)
                     }
                 }
             }
@@ -330,17 +330,6 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     static func json(_ metrics: [String: Double]) -> JSONValue { .object(metrics.mapValues { .number($0) }) }
-
-    /// The event once more for each distinct node, through the placements exchange (key = node id).
-    static func placementCopies(of event: EventEnvelope, nodes: [String], topology: Topology) throws -> [OutboxMessage] {
-        let body = String(decoding: try event.encoded(), as: UTF8.self)
-        var seen: Set<String> = []
-        return nodes.filter { seen.insert($0).inserted }.map { node in
-            OutboxMessage(
-                exchange: topology.placementsExchange, routingKey: node, messageID: event.id.uuidString.lowercased(),
-                properties: .init(type: event.type, correlationID: event.correlationID?.uuidString.lowercased()), body: body)
-        }
-    }
 
     static func path(ofFileURI uri: String) -> String {
         URL(string: uri)?.path ?? String(uri.dropFirst("file://".count))

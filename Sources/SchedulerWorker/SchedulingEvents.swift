@@ -1,5 +1,4 @@
 import AgentCore
-import AgentRuntime
 import Foundation
 import Scheduling
 
@@ -34,17 +33,5 @@ enum SchedulingEvents {
                 "queue_position": .number(Double(status.queuePosition)),
                 "effective_class": .string(status.effectiveClass.name),
             ])
-    }
-
-    /// The `job.scheduled` event once more for each distinct node of the placement, through the
-    /// placements exchange with the node id as routing key: what a node agent consumes.
-    static func placementCopies(of event: EventEnvelope, nodes: [String], topology: Topology) throws -> [OutboxMessage] {
-        let body = String(decoding: try event.encoded(), as: UTF8.self)
-        var seen: Set<String> = []
-        return nodes.filter { seen.insert($0).inserted }.map { node in
-            OutboxMessage(
-                exchange: topology.placementsExchange, routingKey: node, messageID: event.id.uuidString.lowercased(),
-                properties: .init(type: event.type, correlationID: event.correlationID?.uuidString.lowercased()), body: body)
-        }
     }
 }

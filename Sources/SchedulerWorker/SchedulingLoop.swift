@@ -162,7 +162,7 @@ public final class SchedulingLoop: Sendable {
                         nodes: placement.nodes, startedAt: now, endsBy: now.addingTimeInterval(Double(job.maxRuntimeSeconds))))
                 let scheduled = SchedulingEvents.scheduled(job, placement, epoch: epoch, producer: SchedulerHandler.workerName)
                 events.append((scheduled, UInt8(job.priorityClass.rawValue)))
-                placementCopies += try SchedulingEvents.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology)
+                placementCopies += try OutboxMessage.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology)
             }
             for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
                 guard let job = jobs[status.jobID] else { continue }

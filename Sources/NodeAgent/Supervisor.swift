@@ -19,6 +19,7 @@ public final class Supervisor: @unchecked Sendable {
     let topology: Topology
     let logger: Logger
     private var supervised: [UUID: SupervisedRun] = [:]
+    private var lastStopCheck: ContinuousClock.Instant?
 
     public init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, logger: Logger) {
         self.settings = settings
@@ -139,8 +140,14 @@ public final class Supervisor: @unchecked Sendable {
 
     private func watch(now: ContinuousClock.Instant) throws {
         guard !supervised.isEmpty else { return }
-        // Runs whose job ended elsewhere (rank 0 finished): stop them like an overrun.
-        let stops = try pool.withConnection { try RunStore.stopRequested(node: settings.nodeID, in: $0) }
+        // Runs whose job ended elsewhere (rank 0 finished): stop them like an overrun. Only gangs
+        // can get such a request, and a second's delay is nothing next to the grace period: look
+        // at most once a second, and only while a gang's replica runs here.
+        var stops: Set<UUID> = []
+        if supervised.values.contains(where: { $0.worldSize > 1 }), lastStopCheck.map({ now - $0 >= .seconds(1) }) ?? true {
+            lastStopCheck = now
+            stops = try pool.withConnection { try RunStore.stopRequested(node: settings.nodeID, in: $0) }
+        }
         for id in stops {
             guard var run = supervised[id], run.terminateSentAt == nil else { continue }
             // A replica gets the grace period to end on its own (ranks finish together), then SIGTERM.

@@ -61,10 +61,8 @@ private struct FieldReader {
 
     func int(_ key: String) throws(EnvelopeError) -> Int? {
         guard let value = present(key) else { return nil }
-        guard case .number(let number) = value, number.rounded() == number, abs(number) < 1e15 else {
-            throw EnvelopeError(field: key, reason: "must be of type Int")
-        }
-        return Int(number)
+        guard let number = value.integerValue else { throw EnvelopeError(field: key, reason: "must be of type Int") }
+        return number
     }
 
     func uuid(_ key: String) throws(EnvelopeError) -> UUID? {

@@ -286,3 +286,12 @@ private enum JSONByteWriter {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSONValue {
+    /// The number, when it is a whole number a Double holds exactly (|n| < 10^15) — how every
+    /// count, step and second in our payloads is read.
+    public var integerValue: Int? {
+        guard case .number(let number) = self, number.rounded() == number, abs(number) < 1e15 else { return nil }
+        return Int(number)
+    }
+}

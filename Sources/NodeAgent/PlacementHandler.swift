@@ -49,10 +49,10 @@ public struct PlacementHandler: MessageHandler {
         guard event.type == "job.scheduled" || event.type == "job.stage_advanced" else { return }
         var stage = 0
         if event.type == "job.stage_advanced" {
-            guard case .number(let number)? = event.payload["stage"], number >= 1, number.rounded() == number else {
+            guard let number = event.payload["stage"]?.integerValue, number >= 1 else {
                 throw MalformedMessage("job.stage_advanced payload needs stage (an integer ≥ 1)")
             }
-            stage = Int(number)
+            stage = number
         }
         guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText) else {
             throw MalformedMessage("\(event.type) payload needs job_id")

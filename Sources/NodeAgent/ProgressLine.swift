@@ -35,7 +35,7 @@ public enum ProgressLine: Equatable, Sendable {
         default: return .failure(ProgressLineError("metrics must be an object"))
         }
         func step() -> Int64? {
-            guard case .number(let number)? = fields["step"], number >= 0, number.rounded() == number, number < 1e15 else { return nil }
+            guard let number = fields["step"]?.integerValue, number >= 0 else { return nil }
             return Int64(number)
         }
         switch kind {

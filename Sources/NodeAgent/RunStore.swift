@@ -79,7 +79,7 @@ enum RunStore {
     static func recordProgress(_ runID: UUID, step: Int64, metrics: [String: Double], in db: PostgresConnection) throws {
         try db.query(
             "UPDATE runs SET last_step = $2, last_metrics = $3::jsonb WHERE run_id = $1",
-            [runID, step, String(decoding: JSONValue.object(metrics.mapValues { .number($0) }).serialized(), as: UTF8.self)])
+            [runID, step, metricsText(metrics)])
     }
 
     static func recordCheckpoint(jobID: UUID, runID: UUID, step: Int64, uri: String, metrics: [String: Double], in db: PostgresConnection)
@@ -90,7 +90,7 @@ enum RunStore {
             INSERT INTO checkpoints (job_id, run_id, step, uri, metrics) VALUES ($1, $2, $3, $4, $5::jsonb)
             ON CONFLICT (run_id, step) DO UPDATE SET uri = EXCLUDED.uri, metrics = EXCLUDED.metrics
             """,
-            [jobID, runID, step, uri, String(decoding: JSONValue.object(metrics.mapValues { .number($0) }).serialized(), as: UTF8.self)])
+            [jobID, runID, step, uri, metricsText(metrics)])
     }
 
     static func finish(_ runID: UUID, state: String, exitCode: Int32?, signal: Int32?, in db: PostgresConnection) throws {
@@ -131,5 +131,10 @@ enum RunStore {
         Set(try db.query(
             "SELECT run_id FROM runs WHERE node_id = $1 AND state = 'running' AND stop_requested", [node]
         ).map { try $0.decode(0, as: UUID.self) })
+    }
+
+    /// Metrics as the jsonb text the tables store.
+    private static func metricsText(_ metrics: [String: Double]) -> String {
+        String(decoding: Supervisor.json(metrics).serialized(), as: UTF8.self)
     }
 }

@@ -318,22 +318,23 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     private func event(_ type: String, _ change: RunChange, _ extra: [String: JSONValue]) -> EventEnvelope {
-        var payload = extra
-        payload["job_id"] = .string(change.jobID.uuidString.lowercased())
-        payload["run_id"] = .string(change.runID.uuidString.lowercased())
-        return EventEnvelope(
-            type: type, producer: PlacementHandler.workerName, tenant: change.tenant, subjects: subjects(change.jobID, change.runID),
-            correlationID: change.jobID, payload: .object(payload))
+        envelope(type, jobID: change.jobID, runID: change.runID, tenant: change.tenant, extra)
     }
 
     private func finishedEvent(_ jobID: UUID, _ runID: UUID, rank: Int, tenant: String?, outcome: String, reason: String) -> EventEnvelope {
-        EventEnvelope(
-            type: rank == 0 ? "job.finished" : "run.finished", producer: PlacementHandler.workerName, tenant: tenant,
-            subjects: subjects(jobID, runID), correlationID: jobID,
-            payload: .object([
-                "job_id": .string(jobID.uuidString.lowercased()), "run_id": .string(runID.uuidString.lowercased()),
-                "outcome": .string(outcome), "reason": .string(reason), "rank": .number(Double(rank)),
-            ]))
+        envelope(
+            rank == 0 ? "job.finished" : "run.finished", jobID: jobID, runID: runID, tenant: tenant,
+            ["outcome": .string(outcome), "reason": .string(reason), "rank": .number(Double(rank))])
+    }
+
+    /// Every event of a run: the job and run in the payload and subjects, the job as correlation.
+    private func envelope(_ type: String, jobID: UUID, runID: UUID, tenant: String?, _ extra: [String: JSONValue]) -> EventEnvelope {
+        var payload = extra
+        payload["job_id"] = .string(jobID.uuidString.lowercased())
+        payload["run_id"] = .string(runID.uuidString.lowercased())
+        return EventEnvelope(
+            type: type, producer: PlacementHandler.workerName, tenant: tenant, subjects: subjects(jobID, runID), correlationID: jobID,
+            payload: .object(payload))
     }
 
     static func json(_ metrics: [String: Double]) -> JSONValue { .object(metrics.mapValues { .number($0) }) }

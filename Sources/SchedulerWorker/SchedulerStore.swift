@@ -289,9 +289,7 @@ struct AdmittedJob {
     }
 
     private static func int(_ fields: [String: JSONValue], _ key: String) throws(PayloadError) -> Int {
-        guard case .number(let number)? = fields[key], number.rounded() == number, abs(number) < 1e15 else {
-            throw PayloadError("\(key) must be an integer")
-        }
-        return Int(number)
+        guard let number = fields[key]?.integerValue else { throw PayloadError("\(key) must be an integer") }
+        return number
     }
 }

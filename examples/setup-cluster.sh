@@ -14,6 +14,5 @@ pool v100    gpu-v100    4 8 96 384 2
 pool v100m32 gpu-v100m32 4 8 96 384 2
 pool t4      gpu-t4      4 2 96 512 1
 pool cpu     cpu         2 0 96 512 1
-# Two small nodes on this machine, each run by a node agent in make run (the pools above are
-# simulated capacity only: nothing runs there).
-pool local   cpu-local   2 0 8  16  1
+# The pools above are simulated capacity only: nothing runs there. make run's two cpu-local nodes
+# (pool local) are registered by their node agents when they start (AGENTMGR_NODE_FLAVOR...).

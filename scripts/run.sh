@@ -34,8 +34,14 @@ echo
 echo "== 2. registry and cluster: tenants, quotas, budgets, agents, simulated nodes"
 AGENTCTL="$bin/agentctl" examples/setup-registry.sh
 AGENTCTL="$bin/agentctl" examples/setup-cluster.sh
-echo "   node agents for the two cpu-local nodes (they run jobs for real, on this machine):"
-start_node_agents scripts/services.sh "$bin" "$logs" 9107 local-0001 local-0002
+echo "   node agents for two cpu-local nodes (they register their node and run jobs for real, on this machine):"
+AGENTMGR_NODE_FLAVOR=cpu-local AGENTMGR_NODE_POOL=local AGENTMGR_NODE_CPU=8 AGENTMGR_NODE_MEMORY_GIB=16 \
+    start_node_agents scripts/services.sh "$bin" "$logs" 9107 local-0001 local-0002
+for ((i = 0; i < 60; i++)); do  # the scheduler learns the nodes from their agents' node.registered
+    "$bin/agentctl" nodes list --output json | grep -q '"pool":"local","ready":2}' && break
+    sleep 0.5
+done
+"$bin/agentctl" nodes agents
 "$bin/agentctl" tenants list
 echo
 "$bin/agentctl" nodes list

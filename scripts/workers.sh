@@ -38,12 +38,17 @@ start_workers() {
 # start_node_agents SERVICES_SCRIPT BIN_DIR LOG_DIR FIRST_PORT NODE_ID...
 # One node agent per node (all on this machine: peers at 127.0.0.1), each as the node-agent
 # broker user and database role, runs under .data/node-agent/<node>. Adds to pids and started.
+# AGENTMGR_NODE_FLAVOR, _POOL, _GPUS, _CPU, _MEMORY_GIB set by the caller: each agent registers
+# its node with that capacity (docs/node-agent.md).
 start_node_agents() {
     local services="$1" bin="$2" logs="$3" port="$4" credentials node
     shift 4
     credentials="$(bash "$services" worker-env node-agent)"
     for node in "$@"; do
         (eval "$credentials"; export AGENTMGR_METRICS_PORT=$port AGENTMGR_NODE_ID="$node" AGENTMGR_NODE_PEER_ADDRESS=127.0.0.1
+            export AGENTMGR_NODE_FLAVOR="${AGENTMGR_NODE_FLAVOR:-}" AGENTMGR_NODE_POOL="${AGENTMGR_NODE_POOL:-}" \
+                AGENTMGR_NODE_GPUS="${AGENTMGR_NODE_GPUS:-}" AGENTMGR_NODE_CPU="${AGENTMGR_NODE_CPU:-}" \
+                AGENTMGR_NODE_MEMORY_GIB="${AGENTMGR_NODE_MEMORY_GIB:-}"
             exec "$bin/node-agent") >"$logs/node-agent-$node.log" 2>&1 &
         pids+=($!)
         started+=("node-agent-$node=$!")

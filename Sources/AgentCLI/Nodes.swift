@@ -2,13 +2,14 @@ import Admission
 import AgentCore
 import ArgumentParser
 import Foundation
+import NodeAgent
 import Postgres
 import SchedulerWorker
 
 struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulated nodes and node state: add, import the sample cluster, cordon, drain, list.",
-        subcommands: [Add.self, ImportCluster.self, Cordon.self, Drain.self, Uncordon.self, List.self])
+        abstract: "Nodes and node state: add simulated nodes, import the sample cluster, cordon, drain, list, node agents.",
+        subcommands: [Add.self, ImportCluster.self, Cordon.self, Drain.self, Uncordon.self, List.self, Agents.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add simulated nodes of one shape to a pool.")
@@ -95,6 +96,27 @@ struct Nodes: ParsableCommand {
                     "\(pool.cpuAllocated)/\(pool.cpu)")
             }
             print(pools.isEmpty ? "no nodes (agentctl nodes add, or nodes import-cluster)" : table.render())
+        }
+    }
+
+    struct Agents: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Node agents: the node each runs, its state, host, running runs and last heartbeat.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() throws {
+            let agents = try options.withDatabase { try NodeAgentQueries.agents(in: $0) }
+            if options.output == .json {
+                for agent in agents { try printJSON(agent) }
+                return
+            }
+            var table = TextTable("NODE", "NODE STATE", "AGENT", "HOST", "PID", "BACKEND", "RUNNING", "LAST HEARTBEAT")
+            for agent in agents {
+                table.add(
+                    agent.node, agent.nodeState ?? "(not registered)", agent.stoppedAt == nil ? "up" : "stopped", agent.host, String(agent.pid),
+                    agent.backend, String(agent.runningRuns), String(format: "%.1fs ago", agent.secondsSinceHeartbeat))
+            }
+            print(agents.isEmpty ? "no node agents have started" : table.render())
         }
     }
 }

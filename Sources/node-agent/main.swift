@@ -15,5 +15,8 @@ try await WorkerApp.run(
     background: { pool, logger in
         var logger = logger
         logger[metadataKey: "agentmgr.node"] = .string(settings.nodeID)
-        return [Supervisor(settings: settings, pool: pool, topology: topology, logger: logger).task]
+        return [
+            NodeHeartbeat(settings: settings, pool: pool, topology: topology, logger: logger).task,
+            Supervisor(settings: settings, pool: pool, topology: topology, logger: logger).task,
+        ]
     })

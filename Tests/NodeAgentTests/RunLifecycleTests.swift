@@ -21,7 +21,8 @@ struct RunLifecycleTests {
         var loops: [BackgroundLoop] = []
         var agents: [WorkerProcess] = []
 
-        init(world: AdmissionWorld, nodes: [String]) throws {
+        /// `agentEnvironment`: extra variables for a node's agent (its capacity, say).
+        init(world: AdmissionWorld, nodes: [String], agentEnvironment: [String: [String: String]] = [:]) throws {
             self.world = world
             let env = world.env
             env.track(queue: SchedulerHandler.inputQueue(env.topology).name)
@@ -52,11 +53,16 @@ struct RunLifecycleTests {
                         environment: env.processEnvironment([
                             "AGENTMGR_NODE_ID": node, "AGENTMGR_NODE_WORKDIR": "\(workDirectory)/\(node)",
                             "AGENTMGR_NODE_PEER_ADDRESS": "127.0.0.1",
-                        ])))
+                        ].merging(agentEnvironment[node] ?? [:]) { $1 })))
             }
         }
 
+        private var stopped = false
+
+        /// Stops the agents, then the loops; once (a test may stop early, its defer stops again).
         func stop() {
+            guard !stopped else { return }
+            stopped = true
             for agent in agents { _ = agent.terminate() }
             for loop in loops.reversed() { _ = loop.stopAndJoin() }
         }

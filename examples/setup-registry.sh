@@ -46,3 +46,6 @@ version acme gridworld-trainer@1.0.0 --command "python3 $repository/examples/age
 version acme gridworld-trainer@1.1.0 --command "python3 $repository/examples/agents/gridworld/train.py --checkpoint-every 5000" \
     --framework custom --flavor cpu-local --cpu 2 --memory-gib 1 --checkpoints \
     --description "Q-learning on a gridworld; how long and how greedily each curriculum stage decides"
+version acme gridworld-trainer@1.2.0 --command "python3 $repository/examples/agents/gridworld/train.py --steps 30000 --checkpoint-every 5000 --report-delay 0.1" \
+    --framework custom --flavor cpu-local --cpu 2 --memory-gib 1 --checkpoints \
+    --description "Q-learning on a gridworld, paced (about 6 s) so that make run can roll it back mid-run"

@@ -57,16 +57,33 @@ if python3 -c "import pika, yaml" 2>/dev/null; then
 fi
 
 echo
+# show_finished JOB_ID: how the job ended, from its job.finished event.
+show_finished() {
+    "$bin/agentctl" events --type job.finished --correlation "$1" --limit 1 --output json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    payload = json.loads(line)["payload"]
+    outcome, code = payload["outcome"], payload.get("exit_code")
+    metrics = " ".join("%s=%g" % item for item in sorted(payload.get("metrics", {}).items()))
+    print("   outcome %s, exit code %s, attempt %s; final metrics: %s" % (outcome, code, payload.get("attempt", 0), metrics))'
+}
+
+# wait_finished JOB_ID: until the job's job.finished event (at most two minutes).
+wait_finished() {
+    for ((i = 0; i < 240; i++)); do
+        [[ -n "$("$bin/agentctl" events --type job.finished --correlation "$1" --limit 1 --output json 2>/dev/null || true)" ]] && return
+        sleep 0.5
+    done
+}
+
 echo "== 5. a job that runs for real: the gridworld Q-learning agent on a cpu-local node, in two curriculum stages"
 key="gridworld-$(date +%s)"
 sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/job.yaml >"$logs/gridworld-job.yaml"
 "$bin/agentctl" submit "$logs/gridworld-job.yaml"
 job_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
-for ((i = 0; i < 240; i++)); do  # at most two minutes: until the job.finished event (after its last stage)
-    finished="$("$bin/agentctl" events --type job.finished --correlation "$job_id" --limit 1 --output json 2>/dev/null || true)"
-    [[ -n "$finished" ]] && break
-    sleep 0.5
-done
+wait_finished "$job_id"  # after its last stage
 "$bin/agentctl" jobs runs "$key"
 echo
 echo "-- its progress, as the program printed it (agentctl jobs logs $key):"
@@ -76,15 +93,30 @@ echo "-- its checkpoints (agentctl jobs checkpoints $key):"
 "$bin/agentctl" jobs checkpoints "$key"
 echo
 echo "-- how it ended (the job.finished event; agentctl events --type job.finished --correlation $job_id):"
-"$bin/agentctl" events --type job.finished --correlation "$job_id" --limit 1 --output json | python3 -c '
-import json, sys
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    payload = json.loads(line)["payload"]
-    outcome, code = payload["outcome"], payload.get("exit_code")
-    metrics = " ".join("%s=%g" % item for item in sorted(payload.get("metrics", {}).items()))
-    print("   outcome %s, exit code %s; final metrics: %s" % (outcome, code, metrics))'
+show_finished "$job_id"
+
+echo
+echo "== 6. rollback: a paced gridworld job restarted from its first checkpoint while it runs (agentctl jobs rollback)"
+key="gridworld-rollback-$(date +%s)"
+sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/rollback-job.yaml >"$logs/gridworld-rollback-job.yaml"
+"$bin/agentctl" submit "$logs/gridworld-rollback-job.yaml"
+job_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
+for ((i = 0; i < 120; i++)); do  # until it has checkpointed step 15000
+    "$bin/agentctl" jobs checkpoints "$key" --output json | grep -q '"step":15000' && break
+    sleep 0.25
+done
+"$bin/agentctl" jobs rollback "$key" --to 5000 --reason "make run: show a rollback"
+wait_finished "$job_id"
+"$bin/agentctl" jobs runs "$key"
+echo
+echo "-- its checkpoints: the first attempt's after step 5000 are discarded, the second attempt's follow"
+"$bin/agentctl" jobs checkpoints "$key"
+echo
+show_finished "$job_id"
+uninterrupted="$(mkdir -p "$logs/uninterrupted" && CHECKPOINT_DIR="$logs/uninterrupted" \
+    python3 examples/agents/gridworld/train.py --steps 30000 --checkpoint-every 5000 | grep '"kind":"result"' \
+    | python3 -c 'import json,sys; print(json.loads(sys.stdin.read().split(" ", 1)[1])["metrics"]["q_checksum"])')"
+echo "   the same settings run straight through, here and now: q_checksum=$uninterrupted (resume is exact)"
 
 
 sleep 2  # let the scheduler's round after the last admission finish

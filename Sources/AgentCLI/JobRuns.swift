@@ -18,10 +18,10 @@ extension Jobs {
                 for run in runs { try printJSON(run) }
                 return
             }
-            var table = TextTable("RUN", "NODE", "STAGE", "RANK", "STATE", "EXIT", "LAST STEP", "STARTED", "FINISHED")
+            var table = TextTable("RUN", "NODE", "ATTEMPT", "STAGE", "RANK", "STATE", "EXIT", "LAST STEP", "STARTED", "FINISHED")
             for run in runs {
                 table.add(
-                    run.runID, run.node, String(run.stage), "\(run.rank)/\(run.worldSize)", run.state, run.exitCode.map(String.init) ?? "",
+                    run.runID, run.node, String(run.attempt), String(run.stage), "\(run.rank)/\(run.worldSize)", run.state, run.exitCode.map(String.init) ?? "",
                     run.lastStep.map(String.init) ?? "", run.startedAt.map { ISO8601.string(from: $0) } ?? "",
                     run.finishedAt.map { ISO8601.string(from: $0) } ?? "")
             }
@@ -30,7 +30,8 @@ extension Jobs {
     }
 
     struct Checkpoints: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A job's checkpoints, oldest first (step, where, metrics).")
+        static let configuration = CommandConfiguration(
+            abstract: "A job's checkpoints, oldest first (step, where, metrics); `discarded`: past a rollback's target.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Job id or idempotency key.") var job: String
 
@@ -40,7 +41,7 @@ extension Jobs {
                 for checkpoint in checkpoints { try printJSON(checkpoint) }
                 return
             }
-            var table = TextTable("STEP", "RECORDED", "URI", "METRICS")
+            var table = TextTable("STEP", "RECORDED", "URI", "METRICS", "")
             for checkpoint in checkpoints {
                 let metrics: String
                 if case .object(let values) = checkpoint.metrics {
@@ -51,7 +52,9 @@ extension Jobs {
                 } else {
                     metrics = ""
                 }
-                table.add(String(checkpoint.step), ISO8601.string(from: checkpoint.recordedAt), checkpoint.uri, metrics)
+                table.add(
+                    String(checkpoint.step), ISO8601.string(from: checkpoint.recordedAt), checkpoint.uri, metrics,
+                    checkpoint.discarded ? "discarded" : "")
             }
             print(checkpoints.isEmpty ? "no checkpoints recorded" : table.render())
         }

@@ -10,6 +10,8 @@ public enum RunQueries {
         public var rank: Int
         public var worldSize: Int
         public var stage: Int
+        /// 0 for the job's first runs; a rollback starts the next attempt.
+        public var attempt: Int
         public var state: String
         public var exitCode: Int?
         public var lastStep: Int64?
@@ -19,7 +21,7 @@ public enum RunQueries {
         public var finishedAt: Date?
 
         enum CodingKeys: String, CodingKey {
-            case node, rank, state, stage
+            case node, rank, state, stage, attempt
             case runID = "run_id"
             case worldSize = "world_size"
             case exitCode = "exit_code"
@@ -37,9 +39,11 @@ public enum RunQueries {
         public var uri: String
         public var metrics: JSONValue
         public var recordedAt: Date
+        /// Past the checkpoint a rollback went back to: never resumed from.
+        public var discarded: Bool
 
         enum CodingKeys: String, CodingKey {
-            case step, uri, metrics
+            case step, uri, metrics, discarded
             case runID = "run_id"
             case recordedAt = "recorded_at"
         }
@@ -49,13 +53,13 @@ public enum RunQueries {
         try db.query(
             """
             SELECT run_id::text, node_id, rank, world_size, state, exit_code, last_step, log_path, resumed_from, started_at, finished_at,
-                   stage
-            FROM runs WHERE job_id = $1 ORDER BY stage, created_at, rank
+                   stage, attempt
+            FROM runs WHERE job_id = $1 ORDER BY attempt, stage, created_at, rank
             """, [jobID]
         ).map {
             RunSummary(
                 runID: try $0.decode(0), node: try $0.decode(1), rank: try $0.decode(2), worldSize: try $0.decode(3), stage: try $0.decode(11),
-                state: try $0.decode(4),
+                attempt: try $0.decode(12), state: try $0.decode(4),
                 exitCode: try $0.decodeIfPresent(5, as: Int.self), lastStep: try $0.decodeIfPresent(6, as: Int64.self),
                 logPath: try $0.decodeIfPresent(7, as: String.self), resumedFrom: try $0.decodeIfPresent(8, as: String.self),
                 startedAt: try $0.decodeIfPresent(9, as: Date.self), finishedAt: try $0.decodeIfPresent(10, as: Date.self))
@@ -64,11 +68,15 @@ public enum RunQueries {
 
     public static func checkpoints(of jobID: UUID, in db: PostgresConnection) throws -> [CheckpointSummary] {
         try db.query(
-            "SELECT run_id::text, step, uri, metrics::text, recorded_at FROM checkpoints WHERE job_id = $1 ORDER BY step, recorded_at", [jobID]
+            """
+            SELECT run_id::text, step, uri, metrics::text, recorded_at, discarded FROM checkpoints WHERE job_id = $1
+            ORDER BY recorded_at, step
+            """, [jobID]
         ).map {
             CheckpointSummary(
                 runID: try $0.decode(0), step: try $0.decode(1), uri: try $0.decode(2),
-                metrics: try JSONValue.parse(Data(try $0.decode(3, as: String.self).utf8)), recordedAt: try $0.decode(4))
+                metrics: try JSONValue.parse(Data(try $0.decode(3, as: String.self).utf8)), recordedAt: try $0.decode(4),
+                discarded: try $0.decode(5))
         }
     }
 }

@@ -10,6 +10,9 @@ enum RunStore {
         var rank: Int
         var nodes: [String]
         var stage: Int
+        var attempt: Int
+        /// A rollback's chosen checkpoint (nil: the job's newest).
+        var resumeFrom: String?
     }
 
     struct LaunchInfo {
@@ -20,27 +23,34 @@ enum RunStore {
         var curriculum: [CurriculumStep]
     }
 
-    static func insertStarting(jobID: UUID, nodes: [String], ranks: [Int], node: String, stage: Int = 0, in db: PostgresConnection) throws {
+    static func insertStarting(
+        jobID: UUID, nodes: [String], ranks: [Int], node: String, stage: Int = 0, attempt: Int = 0, resumeFrom: String? = nil,
+        in db: PostgresConnection
+    ) throws {
         try db.query(
             """
-            INSERT INTO runs (run_id, job_id, node_id, rank, world_size, nodes, stage)
-            SELECT gen_random_uuid(), $1, $2, r, $3, $4::text[], $6 FROM unnest($5::int[]) AS u(r)
+            INSERT INTO runs (run_id, job_id, node_id, rank, world_size, nodes, stage, attempt, resume_from)
+            SELECT gen_random_uuid(), $1, $2, r, $3, $4::text[], $6, $7, $8 FROM unnest($5::int[]) AS u(r)
             ON CONFLICT DO NOTHING
-            """, [jobID, node, nodes.count, nodes, ranks, stage])
+            """, [jobID, node, nodes.count, nodes, ranks, stage, attempt, resumeFrom])
     }
 
     /// Runs of this node waiting to be launched, locked until the caller's commit.
     static func claimStarting(node: String, in db: PostgresConnection) throws -> [StartingRun] {
         try db.query(
             """
-            SELECT run_id, job_id, rank, nodes::text[], stage FROM runs r WHERE node_id = $1 AND state = 'starting'
-              -- a curriculum's next stage waits until this node's runs of the earlier stage ended
-              AND NOT EXISTS (SELECT 1 FROM runs p WHERE p.job_id = r.job_id AND p.node_id = r.node_id AND p.stage < r.stage
+            SELECT run_id, job_id, rank, nodes::text[], stage, attempt, resume_from FROM runs r WHERE node_id = $1 AND state = 'starting'
+              -- a curriculum's next stage, or a rollback's new attempt, waits until this node's
+              -- earlier runs of the job ended
+              AND NOT EXISTS (SELECT 1 FROM runs p WHERE p.job_id = r.job_id AND p.node_id = r.node_id
+                              AND (p.attempt < r.attempt OR (p.attempt = r.attempt AND p.stage < r.stage))
                               AND p.state IN ('starting', 'running'))
             ORDER BY created_at FOR UPDATE OF r SKIP LOCKED
             """, [node]
         ).map {
-            StartingRun(runID: try $0.decode(0), jobID: try $0.decode(1), rank: try $0.decode(2), nodes: try $0.decode(3), stage: try $0.decode(4))
+            StartingRun(
+                runID: try $0.decode(0), jobID: try $0.decode(1), rank: try $0.decode(2), nodes: try $0.decode(3), stage: try $0.decode(4),
+                attempt: try $0.decode(5), resumeFrom: try $0.decodeIfPresent(6, as: String.self))
         }
     }
 
@@ -59,9 +69,11 @@ enum RunStore {
         }
     }
 
-    /// The job's newest checkpoint, from any of its runs (a resumed job continues from it).
+    /// The job's newest checkpoint, from any of its runs (a resumed job continues from it), not
+    /// one a rollback discarded.
     static func latestCheckpoint(jobID: UUID, in db: PostgresConnection) throws -> String? {
-        try db.query("SELECT uri FROM checkpoints WHERE job_id = $1 ORDER BY step DESC, recorded_at DESC LIMIT 1", [jobID])
+        try db.query(
+            "SELECT uri FROM checkpoints WHERE job_id = $1 AND NOT discarded ORDER BY step DESC, recorded_at DESC LIMIT 1", [jobID])
             .first.map { try $0.decode(0, as: String.self) }
     }
 
@@ -82,15 +94,16 @@ enum RunStore {
             [runID, step, metricsText(metrics)])
     }
 
-    static func recordCheckpoint(jobID: UUID, runID: UUID, step: Int64, uri: String, metrics: [String: Double], in db: PostgresConnection)
-        throws
-    {
+    /// `discarded`: written by a run being rolled back, after the point the job went back to.
+    static func recordCheckpoint(
+        jobID: UUID, runID: UUID, step: Int64, uri: String, metrics: [String: Double], discarded: Bool = false, in db: PostgresConnection
+    ) throws {
         try db.query(
             """
-            INSERT INTO checkpoints (job_id, run_id, step, uri, metrics) VALUES ($1, $2, $3, $4, $5::jsonb)
-            ON CONFLICT (run_id, step) DO UPDATE SET uri = EXCLUDED.uri, metrics = EXCLUDED.metrics
+            INSERT INTO checkpoints (job_id, run_id, step, uri, metrics, discarded) VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+            ON CONFLICT (run_id, step) DO UPDATE SET uri = EXCLUDED.uri, metrics = EXCLUDED.metrics, discarded = EXCLUDED.discarded
             """,
-            [jobID, runID, step, uri, metricsText(metrics)])
+            [jobID, runID, step, uri, metricsText(metrics), discarded])
     }
 
     static func finish(_ runID: UUID, state: String, exitCode: Int32?, signal: Int32?, in db: PostgresConnection) throws {
@@ -122,15 +135,41 @@ enum RunStore {
             """, [jobID, node]
         ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: Int.self)) }
         try db.query(
-            "UPDATE runs SET stop_requested = true WHERE job_id = $1 AND node_id = $2 AND state = 'running'", [jobID, node])
+            "UPDATE runs SET stop_requested = true, stop_reason = 'job_ended' WHERE job_id = $1 AND node_id = $2 AND state = 'running'",
+            [jobID, node])
         return neverStarted
     }
 
-    /// This node's running runs someone asked to stop.
-    static func stopRequested(node: String, in db: PostgresConnection) throws -> Set<UUID> {
-        Set(try db.query(
-            "SELECT run_id FROM runs WHERE node_id = $1 AND state = 'running' AND stop_requested", [node]
-        ).map { try $0.decode(0, as: UUID.self) })
+    /// A rollback of the job: its runs on this node before `attempt` end (not yet started ones at
+    /// once, running ones by the supervisor, SIGTERM now); checkpoints past `step` are discarded.
+    /// Returns the runs that never started (for their events).
+    static func requestRollback(jobID: UUID, node: String, before attempt: Int, step: Int64, in db: PostgresConnection) throws -> [(
+        runID: UUID, rank: Int
+    )] {
+        try db.query("UPDATE checkpoints SET discarded = true WHERE job_id = $1 AND step > $2 AND NOT discarded", [jobID, step])
+        try db.query(
+            """
+            UPDATE runs SET stop_requested = true, stop_reason = 'rolled_back'
+            WHERE job_id = $1 AND node_id = $2 AND attempt < $3 AND state = 'running'
+            """, [jobID, node, attempt])
+        return try db.query(
+            """
+            UPDATE runs SET state = 'stopped', stop_reason = 'rolled_back', finished_at = now()
+            WHERE job_id = $1 AND node_id = $2 AND attempt < $3 AND state = 'starting'
+            RETURNING run_id, rank
+            """, [jobID, node, attempt]
+        ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: Int.self)) }
+    }
+
+    /// This node's running runs someone asked to stop, with why (`job_ended`, `rolled_back`).
+    static func stopRequested(node: String, in db: PostgresConnection) throws -> [UUID: String] {
+        var requests: [UUID: String] = [:]
+        for row in try db.query(
+            "SELECT run_id, coalesce(stop_reason, 'job_ended') FROM runs WHERE node_id = $1 AND state = 'running' AND stop_requested", [node])
+        {
+            requests[try row.decode(0, as: UUID.self)] = try row.decode(1, as: String.self)
+        }
+        return requests
     }
 
     /// Metrics as the jsonb text the tables store.

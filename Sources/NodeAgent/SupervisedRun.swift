@@ -13,8 +13,9 @@ struct SupervisedRun {
     let deadline: ContinuousClock.Instant
     /// The node of every rank (where the next curriculum stage starts).
     var nodes: [String] = []
-    /// Its curriculum stage, and the job's curriculum (empty: none).
+    /// Its curriculum stage, and the job's curriculum (empty: none); its attempt (rollbacks).
     var stage = 0
+    var attempt = 0
     var curriculum: [CurriculumStep] = []
     var offset: UInt64 = 0
     var partial: [UInt8] = []
@@ -25,6 +26,8 @@ struct SupervisedRun {
     /// whether it was.
     var stopAt: ContinuousClock.Instant?
     var stoppedWithJob = false
+    /// A rollback stops it: its end is not the job's, its later checkpoints are discarded.
+    var rollingBack = false
     var lastReportAt: ContinuousClock.Instant?
     var progress: (step: Int64, metrics: [String: Double])?
     var checkpoints: [(step: Int64, uri: String, metrics: [String: Double])] = []
@@ -79,9 +82,14 @@ struct SupervisedRun {
         var change = RunChange(
             runID: runID, jobID: jobID, rank: rank, tenant: tenant, checkpoints: checkpoints,
             progress: (progressDue || ended) ? progress : nil, reportProgress: progressDue || ended, ending: nil,
-            result: result ?? (ended ? lastMetrics : nil), nodes: nodes, stage: stage, curriculum: curriculum)
+            result: result ?? (ended ? lastMetrics : nil), nodes: nodes, stage: stage, attempt: attempt, curriculum: curriculum,
+            rollingBack: rollingBack)
         switch status {
         case .running: break
+        case .exited(let code) where rollingBack:
+            change.ending = .init(state: "stopped", outcome: "rolled_back", exitCode: code, signal: nil)
+        case .signalled(let signal) where rollingBack:
+            change.ending = .init(state: "stopped", outcome: "rolled_back", exitCode: nil, signal: signal)
         case .exited(let code) where stoppedWithJob:
             change.ending = .init(state: "stopped", outcome: "stopped_with_job", exitCode: code, signal: nil)
         case .signalled(let signal) where stoppedWithJob:
@@ -141,7 +149,9 @@ struct RunChange {
     var result: [String: Double]?
     var nodes: [String]
     var stage: Int
+    var attempt: Int
     var curriculum: [CurriculumStep]
+    var rollingBack: Bool
 
     var hasSomething: Bool { !checkpoints.isEmpty || progress != nil || ending != nil }
 }

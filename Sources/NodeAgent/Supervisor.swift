@@ -18,11 +18,13 @@ public final class Supervisor: @unchecked Sendable {
     let pool: PostgresPool
     let topology: Topology
     let logger: Logger
+    let stopHint: StopRequestHint
     private var supervised: [UUID: SupervisedRun] = [:]
     private var lastStopCheck: ContinuousClock.Instant?
 
-    public init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, logger: Logger) {
+    public init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, stopHint: StopRequestHint, logger: Logger) {
         self.settings = settings
+        self.stopHint = stopHint
         self.pool = pool
         self.topology = topology
         self.logger = logger
@@ -103,7 +105,7 @@ public final class Supervisor: @unchecked Sendable {
         for directory in [runDirectory, checkpointDirectory] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let resumeFrom = try RunStore.latestCheckpoint(jobID: run.jobID, in: db).map(Self.path(ofFileURI:))
+        let resumeFrom = try run.resumeFrom ?? RunStore.latestCheckpoint(jobID: run.jobID, in: db).map(Self.path(ofFileURI:))
         let step = info.curriculum.indices.contains(run.stage) ? info.curriculum[run.stage] : nil
         let environment = LaunchEnvironment(
             jobID: run.jobID, runID: run.runID, rank: run.rank, nodes: run.nodes, addresses: run.nodes.map(settings.address(of:)),
@@ -123,6 +125,7 @@ public final class Supervisor: @unchecked Sendable {
             stdoutPath: stdoutPath, deadline: .now + .seconds(step?.maxRuntimeSeconds ?? info.maxRuntimeSeconds))
         supervisedRun.nodes = run.nodes
         supervisedRun.stage = run.stage
+        supervisedRun.attempt = run.attempt
         supervisedRun.curriculum = info.curriculum
         let event = EventEnvelope(
             type: "job.started", producer: PlacementHandler.workerName, tenant: info.tenant,
@@ -131,6 +134,7 @@ public final class Supervisor: @unchecked Sendable {
                 "job_id": .string(run.jobID.uuidString.lowercased()), "run_id": .string(run.runID.uuidString.lowercased()),
                 "node": .string(settings.nodeID), "rank": .number(Double(run.rank)), "world_size": .number(Double(run.nodes.count)),
                 "resumed_from": resumeFrom.map(JSONValue.string) ?? .null, "stage": .number(Double(run.stage)),
+                "attempt": .number(Double(run.attempt)),
                 "stage_name": step.map { .string($0.name) } ?? .null,
             ]))
         return (supervisedRun, event)
@@ -140,16 +144,25 @@ public final class Supervisor: @unchecked Sendable {
 
     private func watch(now: ContinuousClock.Instant) throws {
         guard !supervised.isEmpty else { return }
-        // Runs whose job ended elsewhere (rank 0 finished): stop them like an overrun. Only gangs
-        // can get such a request, and a second's delay is nothing next to the grace period: look
-        // at most once a second, and only while a gang's replica runs here.
-        var stops: Set<UUID> = []
-        if supervised.values.contains(where: { $0.worldSize > 1 }), lastStopCheck.map({ now - $0 >= .seconds(1) }) ?? true {
+        // Runs asked to stop: their job ended elsewhere (a gang's rank 0 finished), or a rollback
+        // replaces them. Look at most once a second (nothing next to the grace period), and only
+        // while a gang runs here or this agent's consumer just recorded a request.
+        var stops: [UUID: String] = [:]
+        let mayHaveRequests = supervised.values.contains(where: { $0.worldSize > 1 }) || stopHint.isRecent(now: now)
+        if mayHaveRequests, lastStopCheck.map({ now - $0 >= .seconds(1) }) ?? true {
             lastStopCheck = now
             stops = try pool.withConnection { try RunStore.stopRequested(node: settings.nodeID, in: $0) }
         }
-        for id in stops {
+        for (id, reason) in stops {
             guard var run = supervised[id], run.terminateSentAt == nil else { continue }
+            if reason == "rolled_back" {
+                logger.info("rolling back: stopping the run", metadata: ["run_id": "\(id)"])
+                run.rollingBack = true
+                run.process.signal(SIGTERM)
+                run.terminateSentAt = now
+                supervised[id] = run
+                continue
+            }
             // A replica gets the grace period to end on its own (ranks finish together), then SIGTERM.
             guard let stopAt = run.stopAt else {
                 run.stopAt = now + settings.gracePeriod
@@ -205,7 +218,8 @@ public final class Supervisor: @unchecked Sendable {
             for change in changes {
                 for checkpoint in change.checkpoints {
                     try RunStore.recordCheckpoint(
-                        jobID: change.jobID, runID: change.runID, step: checkpoint.step, uri: checkpoint.uri, metrics: checkpoint.metrics, in: db)
+                        jobID: change.jobID, runID: change.runID, step: checkpoint.step, uri: checkpoint.uri, metrics: checkpoint.metrics,
+                        discarded: change.rollingBack, in: db)
                     events.append(
                         event(
                             "job.checkpointed", change,
@@ -228,7 +242,9 @@ public final class Supervisor: @unchecked Sendable {
                         "signal": ending.signal.map { .number(Double($0)) } ?? .null, "rank": .number(Double(change.rank)),
                     ]
                     if let result = change.result { payload["metrics"] = Self.json(result) }
-                    guard change.rank == 0 else {
+                    payload["attempt"] = .number(Double(change.attempt))
+                    // A rolled back run's end is not the job's: the new attempt goes on.
+                    guard change.rank == 0, !change.rollingBack else {
                         events.append(event("run.finished", change, payload))
                         continue
                     }
@@ -247,7 +263,7 @@ public final class Supervisor: @unchecked Sendable {
                                     "job.stage_advanced", change,
                                     [
                                         "stage": .number(Double(change.stage + 1)), "stage_name": .string(change.curriculum[change.stage + 1].name),
-                                        "nodes": .array(change.nodes.map(JSONValue.string)),
+                                        "nodes": .array(change.nodes.map(JSONValue.string)), "attempt": .number(Double(change.attempt)),
                                     ])
                                 events.append(advanced)
                                 copies += try OutboxMessage.placementCopies(of: advanced, nodes: change.nodes, topology: topology)

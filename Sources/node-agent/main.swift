@@ -8,15 +8,16 @@ import NodeAgent
 let config = try AgentConfig.load()
 let settings = try NodeAgentSettings.fromEnvironment()
 let topology = Topology(prefix: config.topologyPrefix)
+let stopHint = StopRequestHint()
 // The name is also the inbox's consumer: each node's agent deduplicates its own copies.
 try await WorkerApp.run(
     name: PlacementHandler.consumerName(nodeID: settings.nodeID), queue: PlacementHandler.inputQueue(topology, nodeID: settings.nodeID),
-    handler: PlacementHandler(nodeID: settings.nodeID), config: config,
+    handler: PlacementHandler(nodeID: settings.nodeID, stopHint: stopHint), config: config,
     background: { pool, logger in
         var logger = logger
         logger[metadataKey: "agentmgr.node"] = .string(settings.nodeID)
         return [
             NodeHeartbeat(settings: settings, pool: pool, topology: topology, logger: logger).task,
-            Supervisor(settings: settings, pool: pool, topology: topology, logger: logger).task,
+            Supervisor(settings: settings, pool: pool, topology: topology, stopHint: stopHint, logger: logger).task,
         ]
     })

@@ -19,6 +19,7 @@ import math
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -205,6 +206,9 @@ def parse_args(argv):
     parser.add_argument("--gamma", type=float, help=f"discount (default {DEFAULTS['gamma']})")
     parser.add_argument("--epsilon", type=float, help=f"exploration rate (default {DEFAULTS['epsilon']})")
     parser.add_argument("--stop-after", type=int, metavar="N", help="testing aid: exit 3 right after step N, as if crashed")
+    parser.add_argument(
+        "--report-delay", type=float, default=0.0, metavar="SECONDS",
+        help="demo and testing aid: sleep this long after each progress line, as slower training would (default 0)")
     return parser.parse_args(argv)
 
 
@@ -281,6 +285,8 @@ def main(argv=None):
             return 3
         if step % settings["report_every"] == 0:
             amp.progress(step, **training.metrics())
+            if args.report_delay > 0:
+                time.sleep(args.report_delay)
         # Also checkpoint the last step, so a following curriculum stage can start from it.
         if step % settings["checkpoint_every"] == 0 or step == settings["steps"]:
             amp.checkpoint(step, write_checkpoint(training, directory), **training.metrics())

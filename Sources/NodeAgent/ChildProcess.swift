@@ -8,19 +8,16 @@ import Glibc
 /// A replica's process: `/bin/sh -c` with the agent version's command, in its own process group
 /// (so a signal reaches the shell and everything it started), stdout and stderr into files.
 /// A class: the exit status can be collected only once, and whoever polls first must keep it.
-final class ChildProcess {
-    let pid: pid_t
+final class ChildProcess: RunProcess {
+    typealias Status = RunStatus
+    let leader: pid_t
     private var ended: Status?
 
     init(pid: pid_t) {
-        self.pid = pid
+        self.leader = pid
     }
 
-    enum Status: Equatable {
-        case running
-        case exited(code: Int32)
-        case signalled(Int32)
-    }
+    var pid: Int32? { leader }
 
     static func spawn(command: String, directory: String, environment: [String: String], stdout: String, stderr: String) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
@@ -70,13 +67,13 @@ final class ChildProcess {
         guard leader != .running else { return .running }
         // Reap what is left of the group (re-parented to the agent), then see if anything lives.
         var status: Int32 = 0
-        while waitpid(-pid, &status, WNOHANG) > 0 {}
+        while waitpid(-self.leader, &status, WNOHANG) > 0 {}
         guard Self.becameSubreaper else { return leader }  // cannot reap orphans: the leader decides
-        return kill(-pid, 0) == 0 ? .running : leader
+        return kill(-self.leader, 0) == 0 ? .running : leader
     }
 
     /// SIGKILL to the group, then wait (at most `timeout`) until it is gone and reaped.
-    func killAndWait(timeout: Duration = .seconds(5)) {
+    func killAndWait(timeout: Duration) {
         signal(SIGKILL)
         let deadline = ContinuousClock.now + timeout
         while poll() == .running, ContinuousClock.now < deadline { usleep(20_000) }
@@ -89,9 +86,9 @@ final class ChildProcess {
     private func reapLeader() -> Status {
         if let ended { return ended }
         var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
+        let result = waitpid(leader, &status, WNOHANG)
         if result == 0 { return .running }
-        guard result == pid else {
+        guard result == leader else {
             guard errno == ECHILD else { return .running }  // EINTR: ask again next time
             ended = .exited(code: -1)  // reaped elsewhere: the status is unknown, but it has ended
             return ended!
@@ -105,6 +102,6 @@ final class ChildProcess {
     /// Signals the whole process group. Its id cannot be reused while any member lives; once it
     /// is empty the call fails harmlessly (ESRCH).
     func signal(_ signal: Int32) {
-        _ = kill(-pid, signal)
+        _ = kill(-leader, signal)
     }
 }

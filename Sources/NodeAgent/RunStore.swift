@@ -78,14 +78,14 @@ enum RunStore {
     }
 
     static func markRunning(
-        _ runID: UUID, pid: Int32, command: String, logPath: String, checkpointDir: String, resumedFrom: String?, in db: PostgresConnection
+        _ runID: UUID, pid: Int32?, command: String, logPath: String, checkpointDir: String, resumedFrom: String?, in db: PostgresConnection
     ) throws {
         try db.query(
             """
             UPDATE runs SET state = 'running', pid = $2, command = $3, log_path = $4, checkpoint_dir = $5, resumed_from = $6,
                             started_at = now()
             WHERE run_id = $1
-            """, [runID, Int(pid), command, logPath, checkpointDir, resumedFrom])
+            """, [runID, pid.map(Int.init), command, logPath, checkpointDir, resumedFrom])
     }
 
     static func recordProgress(_ runID: UUID, step: Int64, metrics: [String: Double], in db: PostgresConnection) throws {
@@ -112,15 +112,29 @@ enum RunStore {
             [runID, state, exitCode.map(Int.init), signal.map(Int.init)])
     }
 
-    /// Runs this node had started before the agent (re)started: their processes are gone.
-    static func orphaned(node: String, in db: PostgresConnection) throws -> [(runID: UUID, jobID: UUID, rank: Int, tenant: String, pid: Int?)] {
+    struct Orphan {
+        var runID: UUID
+        var jobID: UUID
+        var rank: Int
+        var stage: Int
+        var attempt: Int
+        var tenant: String
+        var pid: Int?
+    }
+
+    /// Runs this node had started before the agent (re)started: the agent that watched them is gone.
+    static func orphaned(node: String, in db: PostgresConnection) throws -> [Orphan] {
         try db.query(
             """
             UPDATE runs r SET state = 'lost', finished_at = now() FROM jobs j
             WHERE r.node_id = $1 AND r.state = 'running' AND j.id = r.job_id
-            RETURNING r.run_id, r.job_id, r.rank, j.tenant, r.pid
+            RETURNING r.run_id, r.job_id, r.rank, r.stage, r.attempt, j.tenant, r.pid
             """, [node]
-        ).map { (try $0.decode(0), try $0.decode(1), try $0.decode(2), try $0.decode(3), try $0.decodeIfPresent(4, as: Int.self)) }
+        ).map {
+            Orphan(
+                runID: try $0.decode(0), jobID: try $0.decode(1), rank: try $0.decode(2), stage: try $0.decode(3), attempt: try $0.decode(4),
+                tenant: try $0.decode(5), pid: try $0.decodeIfPresent(6, as: Int.self))
+        }
     }
 
     /// Runs of the job on this node: not yet started ones end `stopped` at once, running ones are

@@ -8,7 +8,7 @@ struct SupervisedRun {
     let rank: Int
     let worldSize: Int
     let tenant: String
-    let process: ChildProcess
+    let process: any RunProcess
     let stdoutPath: String
     let deadline: ContinuousClock.Instant
     /// The node of every rank (where the next curriculum stage starts).
@@ -36,7 +36,7 @@ struct SupervisedRun {
     var lastMetrics: [String: Double]?
 
     init(
-        runID: UUID, jobID: UUID, rank: Int, worldSize: Int, tenant: String, process: ChildProcess, stdoutPath: String,
+        runID: UUID, jobID: UUID, rank: Int, worldSize: Int, tenant: String, process: any RunProcess, stdoutPath: String,
         deadline: ContinuousClock.Instant
     ) {
         self.runID = runID
@@ -76,7 +76,7 @@ struct SupervisedRun {
 
     /// What to record now: new checkpoints always; progress at most once per `progressInterval`
     /// (and at the end); how the run ended, if it did.
-    func change(status: ChildProcess.Status, now: ContinuousClock.Instant, progressInterval: Duration) -> RunChange {
+    func change(status: RunStatus, now: ContinuousClock.Instant, progressInterval: Duration) -> RunChange {
         let ended = status != .running
         let progressDue = lastReportAt.map { now - $0 >= progressInterval } ?? true
         var change = RunChange(

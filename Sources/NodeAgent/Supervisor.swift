@@ -19,12 +19,18 @@ public final class Supervisor: @unchecked Sendable {
     let topology: Topology
     let logger: Logger
     let stopHint: StopRequestHint
+    let launcher: any RunLauncher
     private var supervised: [UUID: SupervisedRun] = [:]
     private var lastStopCheck: ContinuousClock.Instant?
 
-    public init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, stopHint: StopRequestHint, logger: Logger) {
+    public convenience init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, stopHint: StopRequestHint, logger: Logger) {
+        self.init(settings: settings, pool: pool, topology: topology, stopHint: stopHint, launcher: LocalProcessLauncher(), logger: logger)
+    }
+
+    init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, stopHint: StopRequestHint, launcher: any RunLauncher, logger: Logger) {
         self.settings = settings
         self.stopHint = stopHint
+        self.launcher = launcher
         self.pool = pool
         self.topology = topology
         self.logger = logger
@@ -90,15 +96,6 @@ public final class Supervisor: @unchecked Sendable {
             try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
             return (nil, finishedEvent(run.jobID, run.runID, rank: run.rank, tenant: nil, outcome: "failed", reason: "job not found"))
         }
-        guard let command = info.command, !command.isEmpty else {
-            try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
-            return (
-                nil,
-                finishedEvent(
-                    run.jobID, run.runID, rank: run.rank, tenant: info.tenant, outcome: "failed",
-                    reason: "the agent version has no command; the local process backend runs commands (image \(info.image ?? "-") needs the Kubernetes backend)")
-            )
-        }
         let jobDirectory = "\(absoluteWorkDirectory)/jobs/\(run.jobID.uuidString.lowercased())"
         let runDirectory = "\(jobDirectory)/runs/\(run.runID.uuidString.lowercased())"
         let checkpointDirectory = "\(jobDirectory)/checkpoints"
@@ -110,16 +107,24 @@ public final class Supervisor: @unchecked Sendable {
         let environment = LaunchEnvironment(
             jobID: run.jobID, runID: run.runID, rank: run.rank, nodes: run.nodes, addresses: run.nodes.map(settings.address(of:)),
             checkpointDirectory: checkpointDirectory, resumeFrom: resumeFrom, parameters: step?.parameters ?? .object([:]))
-        let stdoutPath = "\(runDirectory)/stdout.log"
-        let process = try ChildProcess.spawn(
-            command: command, directory: runDirectory, environment: Self.inheritedEnvironment().merging(environment.variables) { $1 },
-            stdout: stdoutPath, stderr: "\(runDirectory)/stderr.log")
+        let request = LaunchRequest(run: run, info: info, environment: environment, runDirectory: runDirectory)
+        let stdoutPath = request.stdoutPath
+        let process: any RunProcess
+        do {
+            process = try launcher.launch(request)
+        } catch let refusal as LaunchRefused {
+            try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
+            return (nil, finishedEvent(run.jobID, run.runID, rank: run.rank, tenant: info.tenant, outcome: "failed", reason: refusal.description))
+        }
         try RunStore.markRunning(
-            run.runID, pid: process.pid, command: command, logPath: stdoutPath, checkpointDir: checkpointDirectory, resumedFrom: resumeFrom,
-            in: db)
+            run.runID, pid: process.pid, command: launcher.describe(request), logPath: stdoutPath, checkpointDir: checkpointDirectory,
+            resumedFrom: resumeFrom, in: db)
         logger.info(
             "run started",
-            metadata: ["job_id": "\(run.jobID)", "run_id": "\(run.runID)", "rank": "\(run.rank)", "pid": "\(process.pid)"])
+            metadata: [
+                "job_id": "\(run.jobID)", "run_id": "\(run.runID)", "rank": "\(run.rank)", "backend": "\(launcher.name)",
+                "pid": "\(process.pid.map(String.init) ?? "-")",
+            ])
         var supervisedRun = SupervisedRun(
             runID: run.runID, jobID: run.jobID, rank: run.rank, worldSize: run.nodes.count, tenant: info.tenant, process: process,
             stdoutPath: stdoutPath, deadline: .now + .seconds(step?.maxRuntimeSeconds ?? info.maxRuntimeSeconds))
@@ -292,14 +297,8 @@ public final class Supervisor: @unchecked Sendable {
     private func recoverOrphans() throws {
         try pool.transaction { db in
             let lost = try RunStore.orphaned(node: settings.nodeID, in: db)
-            // Their processes may outlive the agent that started them: stop those still running,
-            // after checking (its environment names the run) that the pid was not reused.
-            for run in lost {
-                guard let pid = run.pid, let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
-                    String(decoding: environ, as: UTF8.self).contains("RUN_ID=\(run.runID.uuidString.lowercased())")
-                else { continue }
-                _ = kill(-pid_t(pid), SIGKILL)
-            }
+            // What they run may outlive the agent that started them.
+            for run in lost { launcher.stopOrphan(run) }
             let events = lost.filter { $0.rank == 0 }.map {
                 finishedEvent($0.jobID, $0.runID, rank: 0, tenant: $0.tenant, outcome: "lost", reason: "the node agent restarted while it ran")
             }
@@ -357,16 +356,5 @@ public final class Supervisor: @unchecked Sendable {
 
     static func path(ofFileURI uri: String) -> String {
         URL(string: uri)?.path ?? String(uri.dropFirst("file://".count))
-    }
-
-    /// What a training program inherits from the agent: an allowlist (where programs and
-    /// libraries are, locale, time zone), never the agent's configuration or anything else that
-    /// may carry credentials (broker and database URLs, cloud tokens).
-    static func inheritedEnvironment() -> [String: String] {
-        let names: Set<String> = [
-            "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ", "TMPDIR", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV",
-            "CONDA_PREFIX", "PYENV_ROOT", "PYENV_VERSION",
-        ]
-        return ProcessInfo.processInfo.environment.filter { names.contains($0.key) || $0.key.hasPrefix("LC_") }
     }
 }

@@ -29,7 +29,9 @@ TAG_VAR=AGENTMGR_SERVICES_TAG
 TAG="$DATA"
 unset "$TAG_VAR"
 
-PACKAGES=(rabbitmq-server postgresql librabbitmq-dev libpq-dev python3)  # python3: make bench, make run, the example agent
+# python3: make bench, make run, the example agent; libcurl: the node agent's Kubernetes backend;
+# python3-pip: the schema check of its manifests (scripts/test.sh).
+PACKAGES=(rabbitmq-server postgresql librabbitmq-dev libpq-dev python3 libcurl4-openssl-dev python3-pip)
 
 # --- RabbitMQ -------------------------------------------------------------------------------------
 RMQ_BIN=/usr/lib/rabbitmq/bin

@@ -23,6 +23,14 @@ echo "== building (debug) the executables the tests start" >&2
 swift build
 export AGENTMGR_BIN_DIR="$(swift build --show-bin-path)"
 
+# The Kubernetes backend's manifests are checked against the Kubernetes API schema with
+# kubernetes-validate (PyPI), kept in .data/pylib; KubernetesBackendTests fail without it.
+echo "== schema validator for the Kubernetes backend (kubernetes-validate in .data/pylib)" >&2
+if ! PYTHONPATH=.data/pylib python3 -c 'import kubernetes_validate' 2>/dev/null; then
+    python3 -m pip install --quiet --target .data/pylib kubernetes-validate
+fi
+export AGENTMGR_K8S_VALIDATOR_PYTHONPATH="$PWD/.data/pylib"
+
 echo "== tests (everything except the broker restart)" >&2
 swift test --skip BrokerRestartTests
 # This suite stops and starts the shared broker, so it runs alone.

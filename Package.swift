@@ -76,9 +76,16 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "AgentRuntime", "AgentCore", "AMQP", "Postgres", "CProcessControl", .product(name: "Logging", package: "swift-log"),
+                "AgentRuntime", "AgentCore", "AMQP", "Postgres", "CProcessControl", "KubernetesBackend",
+                .product(name: "Logging", package: "swift-log"),
             ]),
-        .executableTarget(name: "node-agent", dependencies: ["NodeAgent", "AgentRuntime", "AgentCore"]),
+        .executableTarget(
+            name: "node-agent", dependencies: ["NodeAgent", "AgentRuntime", "AgentCore", .product(name: "Logging", package: "swift-log")]),
+
+        // The Kubernetes backend: a placement as a batch/v1 Job, created through the API over libcurl
+        // (libcurl4-openssl-dev; CCurl wraps the variadic curl_easy_setopt).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "KubernetesBackend", dependencies: ["AgentCore", "CCurl", .product(name: "Yams", package: "Yams")]),
 
         // A worker that exists to show (and test) the runtime round trip.
         .target(name: "DemoLedger", dependencies: ["AgentRuntime", "AgentCore", "AMQP"]),
@@ -101,6 +108,9 @@ let package = Package(
             dependencies: [
                 "NodeAgent", "SchedulerWorker", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport",
             ]),
+        .testTarget(
+            name: "KubernetesBackendTests", dependencies: ["KubernetesBackend", "AgentCore", .product(name: "Yams", package: "Yams")],
+            exclude: ["fake_apiserver.py", "validate_manifests.py"]),
         .testTarget(
             name: "AgentRuntimeTests", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger", "AMQP", "Postgres", "AgentTestSupport"]),
     ],

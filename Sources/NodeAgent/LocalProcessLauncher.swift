@@ -12,6 +12,8 @@ struct LocalProcessLauncher: RunLauncher {
 
     func describe(_ request: LaunchRequest) -> String { request.info.command ?? "" }
 
+    func checkpointDirectory(jobID: UUID, local: String) -> String { local }
+
     func launch(_ request: LaunchRequest) throws -> any RunProcess {
         guard let command = request.info.command, !command.isEmpty else {
             throw LaunchRefused(

@@ -31,6 +31,8 @@ struct LaunchRequest {
     var environment: LaunchEnvironment
     /// Where its logs go: `stdout.log` (read for the progress protocol) and `stderr.log`.
     var runDirectory: String
+    /// The stage's max runtime, else the job's.
+    var maxRuntimeSeconds: Int
     var stdoutPath: String { "\(runDirectory)/stdout.log" }
     var stderrPath: String { "\(runDirectory)/stderr.log" }
 }
@@ -44,6 +46,8 @@ protocol RunLauncher: Sendable {
     /// What `runs.command` records for the run (the command, or the Job it became).
     func describe(_ request: LaunchRequest) -> String
     func launch(_ request: LaunchRequest) throws -> any RunProcess
+    /// CHECKPOINT_DIR for the job's runs, as the program sees it (`local`: the node's directory).
+    func checkpointDirectory(jobID: UUID, local: String) -> String
     /// A run a previous agent of this node started and lost track of: make sure it is gone.
     func stopOrphan(_ run: RunStore.Orphan)
 }

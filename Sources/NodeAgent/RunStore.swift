@@ -20,7 +20,20 @@ enum RunStore {
         var command: String?
         var image: String?
         var maxRuntimeSeconds: Int
+        /// Per replica.
+        var gpus: Int
+        var cpu: Int
+        var memoryGiB: Int
         var curriculum: [CurriculumStep]
+    }
+
+    /// A run's id follows from what it is (job, attempt, stage, rank): every node's agent knows
+    /// the ids of a gang's other ranks (the Kubernetes backend names them all in one Job), and
+    /// a placement seen twice names the same runs.
+    static func runID(jobID: UUID, attempt: Int, stage: Int, rank: Int) -> UUID {
+        let hex = Array(StableID.hex("run:\(jobID.uuidString.lowercased()):\(attempt):\(stage):\(rank)"))
+        let text = [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(separator: "-")
+        return UUID(uuidString: text)!
     }
 
     static func insertStarting(
@@ -30,9 +43,13 @@ enum RunStore {
         try db.query(
             """
             INSERT INTO runs (run_id, job_id, node_id, rank, world_size, nodes, stage, attempt, resume_from)
-            SELECT gen_random_uuid(), $1, $2, r, $3, $4::text[], $6, $7, $8 FROM unnest($5::int[]) AS u(r)
+            SELECT id, $1, $2, r, $3, $4::text[], $6, $7, $8 FROM unnest($5::int[], $9::uuid[]) AS u(r, id)
             ON CONFLICT DO NOTHING
-            """, [jobID, node, nodes.count, nodes, ranks, stage, attempt, resumeFrom])
+            """,
+            [
+                jobID, node, nodes.count, nodes, ranks, stage, attempt, resumeFrom,
+                ranks.map { runID(jobID: jobID, attempt: attempt, stage: stage, rank: $0) },
+            ])
     }
 
     /// Runs of this node waiting to be launched, locked until the caller's commit.
@@ -57,14 +74,14 @@ enum RunStore {
     static func launchInfo(jobID: UUID, in db: PostgresConnection) throws -> LaunchInfo? {
         try db.query(
             """
-            SELECT j.tenant, v.command, v.image, j.max_runtime_seconds, j.curriculum::text
+            SELECT j.tenant, v.command, v.image, j.max_runtime_seconds, j.curriculum::text, j.gpus, j.cpu, j.memory_gib
             FROM jobs j JOIN agent_versions v ON v.tenant = j.tenant AND v.agent = j.agent AND v.version = j.agent_version
             WHERE j.id = $1
             """, [jobID]
         ).first.map {
             LaunchInfo(
                 tenant: try $0.decode(0), command: try $0.decodeIfPresent(1, as: String.self), image: try $0.decodeIfPresent(2, as: String.self),
-                maxRuntimeSeconds: try $0.decode(3),
+                maxRuntimeSeconds: try $0.decode(3), gpus: try $0.decode(5), cpu: try $0.decode(6), memoryGiB: try $0.decode(7),
                 curriculum: try CurriculumStep.list(from: JSONValue.parse(Data(try $0.decode(4, as: String.self).utf8))))
         }
     }

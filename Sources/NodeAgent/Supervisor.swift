@@ -23,8 +23,11 @@ public final class Supervisor: @unchecked Sendable {
     private var supervised: [UUID: SupervisedRun] = [:]
     private var lastStopCheck: ContinuousClock.Instant?
 
-    public convenience init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, stopHint: StopRequestHint, logger: Logger) {
-        self.init(settings: settings, pool: pool, topology: topology, stopHint: stopHint, launcher: LocalProcessLauncher(), logger: logger)
+    public convenience init(
+        settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, stopHint: StopRequestHint, backend: NodeAgentBackend = .local,
+        logger: Logger
+    ) {
+        self.init(settings: settings, pool: pool, topology: topology, stopHint: stopHint, launcher: backend.launcher, logger: logger)
     }
 
     init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, stopHint: StopRequestHint, launcher: any RunLauncher, logger: Logger) {
@@ -106,8 +109,9 @@ public final class Supervisor: @unchecked Sendable {
         let step = info.curriculum.indices.contains(run.stage) ? info.curriculum[run.stage] : nil
         let environment = LaunchEnvironment(
             jobID: run.jobID, runID: run.runID, rank: run.rank, nodes: run.nodes, addresses: run.nodes.map(settings.address(of:)),
-            checkpointDirectory: checkpointDirectory, resumeFrom: resumeFrom, parameters: step?.parameters ?? .object([:]))
-        let request = LaunchRequest(run: run, info: info, environment: environment, runDirectory: runDirectory)
+            checkpointDirectory: launcher.checkpointDirectory(jobID: run.jobID, local: checkpointDirectory), resumeFrom: resumeFrom, parameters: step?.parameters ?? .object([:]))
+        let maxRuntime = step?.maxRuntimeSeconds ?? info.maxRuntimeSeconds
+        let request = LaunchRequest(run: run, info: info, environment: environment, runDirectory: runDirectory, maxRuntimeSeconds: maxRuntime)
         let stdoutPath = request.stdoutPath
         let process: any RunProcess
         do {
@@ -117,7 +121,7 @@ public final class Supervisor: @unchecked Sendable {
             return (nil, finishedEvent(run.jobID, run.runID, rank: run.rank, tenant: info.tenant, outcome: "failed", reason: refusal.description))
         }
         try RunStore.markRunning(
-            run.runID, pid: process.pid, command: launcher.describe(request), logPath: stdoutPath, checkpointDir: checkpointDirectory,
+            run.runID, pid: process.pid, command: launcher.describe(request), logPath: stdoutPath, checkpointDir: environment.checkpointDirectory,
             resumedFrom: resumeFrom, in: db)
         logger.info(
             "run started",
@@ -127,7 +131,7 @@ public final class Supervisor: @unchecked Sendable {
             ])
         var supervisedRun = SupervisedRun(
             runID: run.runID, jobID: run.jobID, rank: run.rank, worldSize: run.nodes.count, tenant: info.tenant, process: process,
-            stdoutPath: stdoutPath, deadline: .now + .seconds(step?.maxRuntimeSeconds ?? info.maxRuntimeSeconds))
+            stdoutPath: stdoutPath, deadline: .now + .seconds(maxRuntime))
         supervisedRun.nodes = run.nodes
         supervisedRun.stage = run.stage
         supervisedRun.attempt = run.attempt

@@ -1,6 +1,7 @@
 import AgentCore
 import AgentRuntime
 import Foundation
+import Logging
 import NodeAgent
 
 // node-agent: runs the replicas the scheduler places on one node (see docs/architecture.md).
@@ -9,6 +10,8 @@ let config = try AgentConfig.load()
 let settings = try NodeAgentSettings.fromEnvironment()
 let topology = Topology(prefix: config.topologyPrefix)
 let stopHint = StopRequestHint()
+// Local processes, or Kubernetes Jobs when AGENTMGR_KUBECONFIG is set (docs/kubernetes-backend.md).
+let backend = try NodeAgentBackend.fromEnvironment(gracePeriod: settings.gracePeriod, logger: Logger(label: "node-agent"))
 // The name is also the inbox's consumer: each node's agent deduplicates its own copies.
 try await WorkerApp.run(
     name: PlacementHandler.consumerName(nodeID: settings.nodeID), queue: PlacementHandler.inputQueue(topology, nodeID: settings.nodeID),
@@ -17,7 +20,7 @@ try await WorkerApp.run(
         var logger = logger
         logger[metadataKey: "agentmgr.node"] = .string(settings.nodeID)
         return [
-            NodeHeartbeat(settings: settings, pool: pool, topology: topology, logger: logger).task,
-            Supervisor(settings: settings, pool: pool, topology: topology, stopHint: stopHint, logger: logger).task,
+            NodeHeartbeat(settings: settings, pool: pool, topology: topology, backend: backend.name, logger: logger).task,
+            Supervisor(settings: settings, pool: pool, topology: topology, stopHint: stopHint, backend: backend, logger: logger).task,
         ]
     })

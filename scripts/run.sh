@@ -119,6 +119,21 @@ uninterrupted="$(mkdir -p "$logs/uninterrupted" && CHECKPOINT_DIR="$logs/uninter
 echo "   the same settings run straight through, here and now: q_checksum=$uninterrupted (resume is exact)"
 
 
+echo
+echo "== 7. the Kubernetes backend: what a placed GPU gang becomes on node agents with AGENTMGR_KUBECONFIG"
+echo "   (agentctl jobs manifest: a dry run from the database; docs/kubernetes-backend.md)"
+gang="$("$bin/agentctl" jobs list --state scheduled --output json | python3 -c '
+import json, sys
+jobs = [json.loads(line) for line in sys.stdin if line.strip()]
+gpu = [job for job in jobs if job["resources"]["gpus"] > 0]
+print(next((job["job_id"] for job in gpu if job["replicas"] > 1), gpu[0]["job_id"] if gpu else ""))')"
+if [[ -n "$gang" ]]; then
+    "$bin/agentctl" jobs manifest "$gang" --namespace training | head -n 60
+    echo "   ... (the whole Job and its Service: agentctl jobs manifest $gang)"
+else
+    echo "   no GPU job is placed right now"
+fi
+
 sleep 2  # let the scheduler's round after the last admission finish
 echo
 echo "== decisions: admission, then the scheduler (agentctl jobs list)"

@@ -7,7 +7,7 @@ import SchedulerWorker
 
 struct Jobs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect jobs and admission decisions.", subcommands: [List.self, Show.self, Why.self, Runs.self, Checkpoints.self, Logs.self, Rollback.self])
+        abstract: "Inspect jobs and admission decisions.", subcommands: [List.self, Show.self, Why.self, Runs.self, Checkpoints.self, Logs.self, Rollback.self, Manifest.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List recent admission decisions (admitted jobs and rejected requests).")

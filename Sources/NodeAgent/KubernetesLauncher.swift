@@ -32,22 +32,30 @@ struct KubernetesLauncher: RunLauncher {
                     + "a node agent with the local process backend)")
         }
         let run = request.run
-        let common = request.environment.variables.filter { !KubernetesJobRequest.backendVariables.contains($0.key) }
-        let job = KubernetesJobRequest(
-            jobID: run.jobID, tenant: request.info.tenant, stage: run.stage, attempt: run.attempt, namespace: namespace, nodes: run.nodes,
-            runIDs: run.nodes.indices.map { RunStore.runID(jobID: run.jobID, attempt: run.attempt, stage: run.stage, rank: $0) },
-            resources: .init(gpus: request.info.gpus, cpuCores: Double(request.info.cpu), memoryGiB: Double(request.info.memoryGiB)),
-            image: image, command: request.info.command, maxRuntimeSeconds: request.maxRuntimeSeconds,
-            masterPort: request.environment.masterPort, environment: common,
-            terminationGracePeriodSeconds: Int(gracePeriod.components.seconds))
         let objects: [JSONValue]
-        do { objects = try JobManifest.render(job) } catch { throw LaunchRefused("cannot render the Kubernetes Job: \(error)") }
+        do {
+            objects = try JobManifest.render(
+                Self.jobRequest(request, image: image, namespace: namespace, gracePeriodSeconds: Int(gracePeriod.components.seconds)))
+        } catch { throw LaunchRefused("cannot render the Kubernetes Job: \(error)") }
         try client.submit(objects, namespace: namespace)
         let name = jobName(run.jobID, stage: run.stage, attempt: run.attempt)
         logger.info("kubernetes job submitted", metadata: ["job": "\(namespace)/\(name)", "rank": "\(run.rank)"])
         return KubernetesRun(
             client: client, namespace: namespace, jobName: name, rank: run.rank, stdoutPath: request.stdoutPath,
             gracePeriodSeconds: Int(gracePeriod.components.seconds), logger: logger)
+    }
+
+    /// The Job a launch becomes (also what `agentctl jobs manifest` shows).
+    static func jobRequest(_ request: LaunchRequest, image: String, namespace: String, gracePeriodSeconds: Int) -> KubernetesJobRequest {
+        let run = request.run
+        return KubernetesJobRequest(
+            jobID: run.jobID, tenant: request.info.tenant, stage: run.stage, attempt: run.attempt, namespace: namespace, nodes: run.nodes,
+            runIDs: run.nodes.indices.map { RunStore.runID(jobID: run.jobID, attempt: run.attempt, stage: run.stage, rank: $0) },
+            resources: .init(gpus: request.info.gpus, cpuCores: Double(request.info.cpu), memoryGiB: Double(request.info.memoryGiB)),
+            image: image, command: request.info.command, maxRuntimeSeconds: request.maxRuntimeSeconds,
+            masterPort: request.environment.masterPort,
+            environment: request.environment.variables.filter { !KubernetesJobRequest.backendVariables.contains($0.key) },
+            terminationGracePeriodSeconds: gracePeriodSeconds)
     }
 
     /// The Job of a run the previous agent lost track of goes: its end was recorded as `lost`

@@ -107,7 +107,8 @@ let package = Package(
             name: "NodeAgentTests",
             dependencies: [
                 "NodeAgent", "SchedulerWorker", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport",
-            ]),
+            ],
+            exclude: ["fake_cluster.py"]),
         .testTarget(
             name: "KubernetesBackendTests", dependencies: ["KubernetesBackend", "AgentCore", .product(name: "Yams", package: "Yams")],
             exclude: ["fake_apiserver.py", "validate_manifests.py"]),

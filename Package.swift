@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "admission", targets: ["admission"]),
         .executable(name: "scheduler", targets: ["scheduler"]),
         .executable(name: "node-agent", targets: ["node-agent"]),
+        .executable(name: "health-checker", targets: ["health-checker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -61,6 +62,8 @@ let package = Package(
         // The scheduling decision: a pure function of cluster state, pending jobs and policy.
         .target(name: "Scheduling"),
         .executableTarget(name: "scheduler-bench", dependencies: ["Scheduling"]),
+        // The preemption decision: which running jobs to stop so a job fits, at least cost. Pure, no dependencies.
+        .target(name: "Preemption"),
         // The end-to-end benchmark (`make bench`): the real pipeline, measured from PostgreSQL and /proc.
         .executableTarget(
             name: "e2e-bench",
@@ -82,6 +85,10 @@ let package = Package(
         .executableTarget(
             name: "node-agent", dependencies: ["NodeAgent", "AgentRuntime", "AgentCore", .product(name: "Logging", package: "swift-log")]),
 
+        // The health checker's slice: node, run and worker-replica health from heartbeats and progress.
+        .target(name: "HealthChecker", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "health-checker", dependencies: ["HealthChecker", "AgentRuntime", "AgentCore"]),
+
         // The Kubernetes backend: a placement as a batch/v1 Job, created through the API over libcurl
         // (libcurl4-openssl-dev; CCurl wraps the variadic curl_easy_setopt).
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
@@ -97,6 +104,7 @@ let package = Package(
             path: "Tests/AgentTestSupport"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(name: "PreemptionTests", dependencies: ["Preemption"]),
         .testTarget(
             name: "SchedulerWorkerTests",
             dependencies: ["SchedulerWorker", "Scheduling", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport"]),
@@ -107,6 +115,7 @@ let package = Package(
             name: "NodeAgentTests",
             dependencies: [
                 "NodeAgent", "SchedulerWorker", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport",
+                "HealthChecker",
             ],
             exclude: ["fake_cluster.py"]),
         .testTarget(

@@ -625,7 +625,9 @@ worker_queue() {
     scheduler) printf '%s' 'agentmgr\.scheduler' ;;
     demo-worker) printf '%s' 'agentmgr\.demo-worker' ;;
     node-agent) printf '%s' 'agentmgr\.node-agent\.[^.]+' ;;  # one queue per node: agentmgr.node-agent.<node>
-    *) die "unknown worker '$1' (admission, scheduler, demo-worker, node-agent)" ;;
+    health-checker) printf '%s' 'agentmgr\.health-checker' ;;
+    preemption) printf '%s' 'agentmgr\.preemption' ;;
+    *) die "unknown worker '$1' (admission, scheduler, demo-worker, node-agent, health-checker, preemption)" ;;
     esac
 }
 

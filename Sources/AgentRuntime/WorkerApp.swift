@@ -34,6 +34,7 @@ public enum WorkerApp {
         }
         let relay = OutboxRelay(amqpURL: amqpURL, databaseURL: config.databaseURL, pool: pool, metrics: metrics, logger: logger)
         var tasks = background(pool, logger)
+        tasks.append(WorkerHeartbeat(worker: name, pool: pool, interval: .seconds(5), logger: logger).task)
         if config.metricsPort > 0 {
             let server = MetricsServer(
                 address: config.metricsAddress, port: config.metricsPort, logger: logger,

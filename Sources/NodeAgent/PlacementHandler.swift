@@ -36,6 +36,10 @@ public struct PlacementHandler: MessageHandler {
             try rollback(event, context: context)
             return
         }
+        if event.type == "job.requeued" || event.type == "job.preemption_requested" {
+            try stopAttempt(event, context: context)
+            return
+        }
         if event.type == "job.finished" {
             // Rank 0 ended the job: this node's replicas of it stop too (capacity is being freed).
             guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText) else {
@@ -57,13 +61,12 @@ public struct PlacementHandler: MessageHandler {
         }
         guard event.type == "job.scheduled" || event.type == "job.stage_advanced" else { return }
         var stage = 0
-        var attempt = 0
+        var attempt = event.payload["attempt"]?.integerValue ?? 0  // absent from senders before retries existed
         if event.type == "job.stage_advanced" {
             guard let number = event.payload["stage"]?.integerValue, number >= 1 else {
                 throw MalformedMessage("job.stage_advanced payload needs stage (an integer ≥ 1)")
             }
             stage = number
-            attempt = event.payload["attempt"]?.integerValue ?? 0  // absent from senders before rollback existed
         }
         guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText) else {
             throw MalformedMessage("\(event.type) payload needs job_id")
@@ -71,6 +74,10 @@ public struct PlacementHandler: MessageHandler {
         let nodes = try Self.nodes(of: event)
         let ranks = nodes.indices.filter { nodes[$0] == nodeID }
         guard !ranks.isEmpty else { return }  // not ours (a misrouted copy)
+        if event.type == "job.scheduled", attempt > 0 {
+            // Placed again after a requeue: the curriculum goes on from the stage of the newest checkpoint.
+            stage = try RunStore.resumeStage(jobID: jobID, in: context.db)
+        }
         try RunStore.insertStarting(jobID: jobID, nodes: nodes, ranks: ranks, node: nodeID, stage: stage, attempt: attempt, in: context.db)
     }
 
@@ -103,6 +110,41 @@ public struct PlacementHandler: MessageHandler {
         try RunStore.insertStarting(
             jobID: jobID, nodes: nodes, ranks: ranks, node: nodeID, stage: stage, attempt: attempt, resumeFrom: Supervisor.path(ofFileURI: uri),
             in: context.db)
+    }
+
+    /// `job.requeued` (the scheduler moved the job to its next attempt: what still runs of earlier
+    /// attempts here stops, ending with the requeue's reason) or `job.preemption_requested` (the
+    /// preemption worker: this attempt's runs stop, SIGTERM now, and end `preempted`).
+    private func stopAttempt(_ event: EventEnvelope, context: HandlerContext) throws {
+        guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText),
+            let attempt = event.payload["attempt"]?.integerValue, attempt >= 0
+        else {
+            throw MalformedMessage("\(event.type) payload needs job_id and attempt")
+        }
+        let preemption = event.type == "job.preemption_requested"
+        var reason = "preempted"
+        if !preemption {
+            guard case .string(let text)? = event.payload["reason"], attempt >= 1 else {
+                throw MalformedMessage("job.requeued payload needs reason and attempt ≥ 1")
+            }
+            reason = text
+        }
+        stopHint.poke()
+        let stopped = try RunStore.requestStop(
+            jobID: jobID, node: nodeID, attempts: preemption ? attempt...attempt : 0...(attempt - 1), reason: reason, in: context.db)
+        for run in stopped {
+            // A preempted rank 0 that never started still ends the attempt: the scheduler requeues on it.
+            let endsAttempt = preemption && run.rank == 0
+            try context.emit(
+                EventEnvelope(
+                    type: endsAttempt ? "job.finished" : "run.finished", producer: Self.workerName, tenant: event.tenant,
+                    subjects: ["job": jobText.lowercased(), "run": run.runID.uuidString.lowercased(), "node": nodeID], correlationID: jobID,
+                    payload: [
+                        "job_id": .string(jobText.lowercased()), "run_id": .string(run.runID.uuidString.lowercased()),
+                        "rank": .number(Double(run.rank)), "outcome": .string(reason), "reason": "stopped before it started",
+                        "attempt": .number(Double(attempt)),
+                    ]))
+        }
     }
 
     private static func nodes(of event: EventEnvelope) throws -> [String] {

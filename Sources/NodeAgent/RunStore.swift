@@ -100,14 +100,14 @@ enum RunStore {
         try db.query(
             """
             UPDATE runs SET state = 'running', pid = $2, command = $3, log_path = $4, checkpoint_dir = $5, resumed_from = $6,
-                            started_at = now()
+                            started_at = now(), progress_at = now()
             WHERE run_id = $1
             """, [runID, pid.map(Int.init), command, logPath, checkpointDir, resumedFrom])
     }
 
     static func recordProgress(_ runID: UUID, step: Int64, metrics: [String: Double], in db: PostgresConnection) throws {
         try db.query(
-            "UPDATE runs SET last_step = $2, last_metrics = $3::jsonb WHERE run_id = $1",
+            "UPDATE runs SET last_step = $2, last_metrics = $3::jsonb, progress_at = now() WHERE run_id = $1",
             [runID, step, metricsText(metrics)])
     }
 
@@ -190,6 +190,46 @@ enum RunStore {
             RETURNING run_id, rank
             """, [jobID, node, attempt]
         ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: Int.self)) }
+    }
+
+    /// Each job's current attempt as the scheduler counts it (requeues start the next).
+    static func currentAttempts(of jobIDs: [UUID], in db: PostgresConnection) throws -> [UUID: Int] {
+        var attempts: [UUID: Int] = [:]
+        for row in try db.query("SELECT job_id, attempt FROM sched_jobs WHERE job_id = ANY($1::uuid[])", [jobIDs]) {
+            attempts[try row.decode(0, as: UUID.self)] = try row.decode(1, as: Int.self)
+        }
+        return attempts
+    }
+
+    /// A requeue of the job (job.requeued) or a preemption (job.preemption_requested): its runs on
+    /// this node of attempts before `attempt` (requeue) or of `attempt` itself (preemption) stop,
+    /// with `reason`. Not yet started ones end at once; returns them (for their events).
+    static func requestStop(
+        jobID: UUID, node: String, attempts: ClosedRange<Int>, reason: String, in db: PostgresConnection
+    ) throws -> [(runID: UUID, rank: Int)] {
+        try db.query(
+            """
+            UPDATE runs SET stop_requested = true, stop_reason = $5
+            WHERE job_id = $1 AND node_id = $2 AND attempt BETWEEN $3 AND $4 AND state = 'running' AND NOT stop_requested
+            """, [jobID, node, attempts.lowerBound, attempts.upperBound, reason])
+        return try db.query(
+            """
+            UPDATE runs SET state = 'stopped', stop_reason = $5, finished_at = now()
+            WHERE job_id = $1 AND node_id = $2 AND attempt BETWEEN $3 AND $4 AND state = 'starting'
+            RETURNING run_id, rank
+            """, [jobID, node, attempts.lowerBound, attempts.upperBound, reason]
+        ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: Int.self)) }
+    }
+
+    /// The curriculum stage to run when a job starts again after a requeue: that of the run that
+    /// wrote its newest checkpoint (0 without one).
+    static func resumeStage(jobID: UUID, in db: PostgresConnection) throws -> Int {
+        try db.query(
+            """
+            SELECT r.stage FROM checkpoints c JOIN runs r ON r.run_id = c.run_id
+            WHERE c.job_id = $1 AND NOT c.discarded ORDER BY c.step DESC, c.recorded_at DESC LIMIT 1
+            """, [jobID]
+        ).first.map { try $0.decode(0, as: Int.self) } ?? 0
     }
 
     /// This node's running runs someone asked to stop, with why (`job_ended`, `rolled_back`).

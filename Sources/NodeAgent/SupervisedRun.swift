@@ -26,8 +26,11 @@ struct SupervisedRun {
     /// whether it was.
     var stopAt: ContinuousClock.Instant?
     var stoppedWithJob = false
-    /// A rollback stops it: its end is not the job's, its later checkpoints are discarded.
-    var rollingBack = false
+    /// A rollback or a requeue replaced it (the outcome it ends with: `rolled_back`, or the
+    /// requeue's reason): its end is not the job's, its later checkpoints are discarded.
+    var supersededOutcome: String?
+    /// The preemption worker stopped it: it ends `preempted` (the scheduler requeues the job).
+    var preempted = false
     var lastReportAt: ContinuousClock.Instant?
     var progress: (step: Int64, metrics: [String: Double])?
     var checkpoints: [(step: Int64, uri: String, metrics: [String: Double])] = []
@@ -83,13 +86,17 @@ struct SupervisedRun {
             runID: runID, jobID: jobID, rank: rank, tenant: tenant, checkpoints: checkpoints,
             progress: (progressDue || ended) ? progress : nil, reportProgress: progressDue || ended, ending: nil,
             result: result ?? (ended ? lastMetrics : nil), nodes: nodes, stage: stage, attempt: attempt, curriculum: curriculum,
-            rollingBack: rollingBack)
+            superseded: supersededOutcome != nil)
         switch status {
         case .running: break
-        case .exited(let code) where rollingBack:
-            change.ending = .init(state: "stopped", outcome: "rolled_back", exitCode: code, signal: nil)
-        case .signalled(let signal) where rollingBack:
-            change.ending = .init(state: "stopped", outcome: "rolled_back", exitCode: nil, signal: signal)
+        case .exited(let code) where supersededOutcome != nil:
+            change.ending = .init(state: "stopped", outcome: supersededOutcome!, exitCode: code, signal: nil)
+        case .signalled(let signal) where supersededOutcome != nil:
+            change.ending = .init(state: "stopped", outcome: supersededOutcome!, exitCode: nil, signal: signal)
+        case .exited(let code) where preempted:
+            change.ending = .init(state: "preempted", outcome: "preempted", exitCode: code, signal: nil)
+        case .signalled(let signal) where preempted:
+            change.ending = .init(state: "preempted", outcome: "preempted", exitCode: nil, signal: signal)
         case .exited(let code) where stoppedWithJob:
             change.ending = .init(state: "stopped", outcome: "stopped_with_job", exitCode: code, signal: nil)
         case .signalled(let signal) where stoppedWithJob:
@@ -151,7 +158,8 @@ struct RunChange {
     var stage: Int
     var attempt: Int
     var curriculum: [CurriculumStep]
-    var rollingBack: Bool
+    /// Replaced by a rollback or a requeue (or found stale: fenced).
+    var superseded: Bool
 
     var hasSomething: Bool { !checkpoints.isEmpty || progress != nil || ending != nil }
 }

@@ -164,9 +164,11 @@ public final class Supervisor: @unchecked Sendable {
         }
         for (id, reason) in stops {
             guard var run = supervised[id], run.terminateSentAt == nil else { continue }
-            if reason == "rolled_back" {
-                logger.info("rolling back: stopping the run", metadata: ["run_id": "\(id)"])
-                run.rollingBack = true
+            if reason != "job_ended" {
+                // A rollback, a requeue (superseded: its end is not the job's) or a preemption:
+                // SIGTERM now (a program can checkpoint), SIGKILL after the grace period.
+                logger.info("stopping the run", metadata: ["run_id": "\(id)", "reason": "\(reason)"])
+                if reason == "preempted" { run.preempted = true } else { run.supersededOutcome = reason }
                 run.process.signal(SIGTERM)
                 run.terminateSentAt = now
                 supervised[id] = run
@@ -215,20 +217,41 @@ public final class Supervisor: @unchecked Sendable {
             changes.append(change)
             next[id] = status == .running ? run.afterReport(change, now: now) : .some(nil)
         }
-        try record(changes.filter(\.hasSomething))
+        let stale = try record(changes.filter(\.hasSomething))
         for (id, run) in next { supervised[id] = run }
+        // Fencing: runs of an attempt the scheduler has moved past (it requeued the job while
+        // this agent was away) stop, and nothing they report counts.
+        for id in stale {
+            guard var run = supervised[id] ?? nil, run.terminateSentAt == nil else { continue }
+            logger.warning("run belongs to an attempt the job has moved past; stopping it", metadata: ["run_id": "\(id)"])
+            run.supersededOutcome = "fenced"
+            run.process.signal(SIGTERM)
+            run.terminateSentAt = now
+            supervised[id] = run
+        }
     }
 
-    private func record(_ changes: [RunChange]) throws {
-        guard !changes.isEmpty else { return }
-        try pool.transaction { db in
+    /// Records what the round saw; returns the runs found stale (their job is on a later attempt).
+    private func record(_ changes: [RunChange]) throws -> [UUID] {
+        guard !changes.isEmpty else { return [] }
+        return try pool.transaction { db in
             var events: [EventEnvelope] = []
             var copies: [OutboxMessage] = []
-            for change in changes {
+            var stale: [UUID] = []
+            let current = try RunStore.currentAttempts(of: Array(Set(changes.map(\.jobID))), in: db)
+            for var change in changes {
+                if let attempt = current[change.jobID], change.attempt < attempt {
+                    change.superseded = true
+                    stale.append(change.runID)
+                    if let ending = change.ending, ending.outcome != "rolled_back" {
+                        change.ending?.outcome = "fenced"
+                        change.ending?.state = "stopped"
+                    }
+                }
                 for checkpoint in change.checkpoints {
                     try RunStore.recordCheckpoint(
                         jobID: change.jobID, runID: change.runID, step: checkpoint.step, uri: checkpoint.uri, metrics: checkpoint.metrics,
-                        discarded: change.rollingBack, in: db)
+                        discarded: change.superseded, in: db)
                     events.append(
                         event(
                             "job.checkpointed", change,
@@ -252,8 +275,8 @@ public final class Supervisor: @unchecked Sendable {
                     ]
                     if let result = change.result { payload["metrics"] = Self.json(result) }
                     payload["attempt"] = .number(Double(change.attempt))
-                    // A rolled back run's end is not the job's: the new attempt goes on.
-                    guard change.rank == 0, !change.rollingBack else {
+                    // A rolled back or requeued run's end is not the job's: the new attempt goes on.
+                    guard change.rank == 0, !change.superseded else {
                         events.append(event("run.finished", change, payload))
                         continue
                     }
@@ -291,6 +314,7 @@ public final class Supervisor: @unchecked Sendable {
                 }
             }
             try EventRecorder.append(events.map { ($0, nil) }, messages: copies, topology: topology, in: db)
+            return stale
         }
     }
 

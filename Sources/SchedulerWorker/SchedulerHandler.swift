@@ -5,7 +5,9 @@ import Foundation
 import Postgres
 
 /// The scheduler's consumer: turns `job.admitted` into a pending job, `job.finished` into freed
-/// capacity and a node agent's `node.registered` into a node, then wakes the decision loop. Decisions themselves are made by `SchedulingLoop`.
+/// capacity (or, for a failure its retry policy retries, a requeue: `AttemptSettlement`), a node
+/// agent's `node.registered` into a node, and the health checker's `node.lost` / `job.stalled`
+/// into requeues of the jobs affected; then wakes the decision loop. Decisions themselves are made by `SchedulingLoop`.
 public struct SchedulerHandler: MessageHandler {
     public static let workerName = "scheduler"
 
@@ -14,7 +16,7 @@ public struct SchedulerHandler: MessageHandler {
     public static func inputQueue(_ topology: Topology) -> InputQueue {
         // A quorum queue without priority: the round orders jobs by class itself, and a quorum
         // queue costs the broker a fraction of a classic priority queue per message.
-        InputQueue(name: topology.queueName(workerName), bindings: ["job.admitted", "job.finished", "node.registered"], type: .quorum)
+        InputQueue(name: topology.queueName(workerName), bindings: ["job.admitted", "job.finished", "node.registered", "node.lost", "node.recovered", "job.stalled"], type: .quorum)
     }
 
     public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
@@ -26,6 +28,8 @@ public struct SchedulerHandler: MessageHandler {
         var admitted: [AdmittedJob] = []
         var finished: [UUID] = []
         var outcomes: [String] = []
+        var attempts: [Int?] = []
+        var settlements: [(AttemptSettlement.Ending, String?)] = []
         var nodesChanged = false
         for (index, event) in events.enumerated() {
             switch event.type {
@@ -39,9 +43,48 @@ public struct SchedulerHandler: MessageHandler {
                 guard case .string(let text)? = event.payload["job_id"], let jobID = UUID(uuidString: text) else {
                     throw MessageFailure(index: index, error: MalformedMessage("job.finished payload needs job_id"))
                 }
-                finished.append(jobID)
                 // Older senders give no outcome; they only ever reported success.
-                if case .string(let outcome)? = event.payload["outcome"] { outcomes.append(outcome) } else { outcomes.append("succeeded") }
+                var outcome = "succeeded"
+                if case .string(let text)? = event.payload["outcome"] { outcome = text }
+                let attempt = event.payload["attempt"]?.integerValue
+                if RetryRule.category(of: outcome) == nil {
+                    finished.append(jobID)  // an ordinary end: released in one statement with the batch's others
+                    outcomes.append(outcome)
+                    attempts.append(attempt)
+                } else {
+                    var reason: String?
+                    if case .string(let text)? = event.payload["reason"] { reason = text }
+                    settlements.append((.init(jobID: jobID, attempt: attempt, outcome: outcome, reason: reason), event.tenant))
+                }
+            case "job.stalled":
+                guard case .string(let text)? = event.payload["job_id"], let jobID = UUID(uuidString: text),
+                    let attempt = event.payload["attempt"]?.integerValue
+                else {
+                    throw MessageFailure(index: index, error: MalformedMessage("job.stalled payload needs job_id and attempt"))
+                }
+                var reason = "no progress reported"
+                if case .string(let text)? = event.payload["reason"] { reason = text }
+                settlements.append((.init(jobID: jobID, attempt: attempt, outcome: "stalled", reason: reason), event.tenant))
+            case "node.lost", "node.recovered":
+                guard case .string(let node)? = event.payload["node"] else {
+                    throw MessageFailure(index: index, error: MalformedMessage("\(event.type) payload needs node"))
+                }
+                if event.type == "node.recovered" {
+                    try context.db.query("UPDATE nodes SET state = 'ready', updated_at = now() WHERE id = $1 AND state = 'lost'", [node])
+                } else {
+                    try context.db.query("UPDATE nodes SET state = 'lost', updated_at = now() WHERE id = $1", [node])
+                    // Every job with a replica there: that attempt is lost.
+                    for row in try context.db.query(
+                        """
+                        SELECT DISTINCT j.job_id, j.attempt FROM allocations a JOIN sched_jobs j ON j.job_id = a.job_id
+                        WHERE a.node_id = $1 AND a.released_at IS NULL AND j.state = 'scheduled' ORDER BY j.job_id
+                        """, [node])
+                    {
+                        settlements.append(
+                            (.init(jobID: try row.decode(0), attempt: try row.decode(1), outcome: "node_lost", reason: "node \(node) was lost"), nil))
+                    }
+                }
+                nodesChanged = true
             case "node.registered":
                 let node: NodeRegistration.Node
                 do { node = try NodeRegistration.Node(payload: event.payload) } catch { throw MessageFailure(index: index, error: error) }
@@ -57,11 +100,21 @@ public struct SchedulerHandler: MessageHandler {
                 continue
             }
         }
-        guard !admitted.isEmpty || !finished.isEmpty || nodesChanged else { return }
+        guard !admitted.isEmpty || !finished.isEmpty || !settlements.isEmpty || nodesChanged else { return }
         // Pending jobs first: a job admitted and finished within one batch then ends finished.
         try SchedulerStore.insertPending(admitted, in: context.db)
         let now = Date()
-        try SchedulerStore.release(finished, outcomes: outcomes, now: now, in: context.db)
+        try SchedulerStore.release(finished, outcomes: outcomes, attempts: attempts, now: now, in: context.db)
+        for (ending, tenant) in settlements {
+            switch try AttemptSettlement.settle(ending, tenant: tenant, producer: Self.workerName, now: now, in: context.db) {
+            case .stale: continue
+            case .ended(let event): if let event { try context.emit(event) }
+            case .requeued(let event, let nodes):
+                try context.emit(event)
+                // The job's nodes stop what still runs of the old attempt (fencing).
+                for copy in try OutboxMessage.placementCopies(of: event, nodes: nodes, topology: context.topology) { try context.send(copy) }
+            }
+        }
         try SchedulerStore.wake(context.db)
     }
 }

@@ -20,6 +20,8 @@ enum SchedulerStore {
         var queuePosition: Int?
         /// Jobs that must finish successfully first.
         var dependsOn: [UUID] = []
+        /// 0, or the attempt a requeue started (job.scheduled carries it to the node agents).
+        var attempt = 0
     }
 
     static func insertPending(_ jobs: [AdmittedJob], in db: PostgresConnection) throws {
@@ -27,16 +29,18 @@ enum SchedulerStore {
         try db.query(
             """
             INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone,
-                                    submitted_at, max_runtime_seconds, depends_on)
-            SELECT id, t, c, f, g, cpu, m, r, z, s, mr, d::uuid[]
+                                    submitted_at, max_runtime_seconds, depends_on, retry)
+            SELECT id, t, c, f, g, cpu, m, r, z, s, mr, d::uuid[], coalesce(nullif(rp, ''), $14)::jsonb
             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[],
-                        $9::bool[], $10::timestamptz[], $11::int[], $12::text[]) AS u(id, t, c, f, g, cpu, m, r, z, s, mr, d)
+                        $9::bool[], $10::timestamptz[], $11::int[], $12::text[], $13::text[])
+                 AS u(id, t, c, f, g, cpu, m, r, z, s, mr, d, rp)
             ON CONFLICT (job_id) DO NOTHING
             """,
             [
                 jobs.map(\.jobID), jobs.map(\.tenant), jobs.map(\.priorityClass), jobs.map(\.resources.flavor),
                 jobs.map(\.resources.gpus), jobs.map(\.resources.cpu), jobs.map(\.resources.memoryGiB), jobs.map(\.replicas),
                 jobs.map(\.sameZone), jobs.map(\.submittedAt), jobs.map(\.maxRuntimeSeconds), jobs.map(\.dependsOn.postgresText),
+                jobs.map(\.retryText), RetryRule.defaultJSON,
             ])
     }
 
@@ -91,8 +95,8 @@ enum SchedulerStore {
         try db.query(
             """
             SELECT job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone, submitted_at,
-                   max_runtime_seconds, reason_code, reason_message, queue_position, depends_on::text[]
-            FROM sched_jobs WHERE state = 'pending'
+                   max_runtime_seconds, reason_code, reason_message, queue_position, depends_on::text[], attempt
+            FROM sched_jobs WHERE state = 'pending' AND (not_before IS NULL OR not_before <= now())
             """
         ).map { row in
             PendingRow(
@@ -104,7 +108,7 @@ enum SchedulerStore {
                     maxRuntimeSeconds: try row.decode(10)),
                 reasonCode: try row.decodeIfPresent(11, as: String.self), reasonMessage: try row.decodeIfPresent(12, as: String.self),
                 queuePosition: try row.decodeIfPresent(13, as: Int.self),
-                dependsOn: try row.decode(14, as: [String].self).compactMap(UUID.init(uuidString:)))
+                dependsOn: try row.decode(14, as: [String].self).compactMap(UUID.init(uuidString:)), attempt: try row.decode(15))
         }
     }
 
@@ -164,10 +168,11 @@ enum SchedulerStore {
         if !jobIDs.isEmpty {
             try db.query(
                 """
-                INSERT INTO allocations (job_id, replica, node_id, gpus, cpu, memory_gib, epoch)
-                SELECT job_id, replica, node_id, gpus, cpu, memory_gib, $7
+                INSERT INTO allocations (job_id, replica, node_id, gpus, cpu, memory_gib, epoch, attempt)
+                SELECT a.job_id, replica, node_id, a.gpus, a.cpu, a.memory_gib, $7, j.attempt
                 FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[])
                      AS a(job_id, replica, node_id, gpus, cpu, memory_gib)
+                JOIN sched_jobs j ON j.job_id = a.job_id
                 """, [jobIDs, replicas, nodeIDs, gpus, cpus, memory, epoch])
         }
         return kept
@@ -193,31 +198,39 @@ enum SchedulerStore {
 
     /// Frees finished jobs' capacity (they finished, failed or were stopped). A job the scheduler
     /// has not seen yet (its `job.admitted` still on the way) gets a finished tombstone, so the
-    /// late admission is ignored instead of placing a job that already ended. Returns how many
-    /// jobs had capacity to give back.
+    /// late admission is ignored instead of placing a job that already ended. A report of an
+    /// attempt older than the job's current one is stale (a fenced run's) and changes nothing.
+    /// `attempts`: the reported attempt of each job, nil when the sender gave none (the current).
+    /// Returns how many jobs had capacity to give back.
     @discardableResult
-    static func release(_ jobIDs: [UUID], outcomes: [String]? = nil, now: Date, in db: PostgresConnection) throws -> Int {
+    static func release(
+        _ jobIDs: [UUID], outcomes: [String]? = nil, attempts: [Int?]? = nil, now: Date, in db: PostgresConnection
+    ) throws -> Int {
         guard !jobIDs.isEmpty else { return 0 }
         let outcomes = outcomes ?? jobIDs.map { _ in "succeeded" }
+        let attempts = (attempts ?? jobIDs.map { _ in nil }).map { $0 ?? -1 }
         // The jobs' rows first, in id order (one lock order for every replica): this waits for a
         // round placing one of them to commit, so the next statement sees that round's
         // allocations (READ COMMITTED: a new snapshot per statement).
-        let known = Set(try db.query(
+        let known = try db.query(
             """
             UPDATE sched_jobs j SET state = 'finished', updated_at = $2, outcome = coalesce(j.outcome, o.outcome)
-            FROM unnest($1::uuid[], $3::text[]) AS o(job_id, outcome)
-            WHERE j.job_id = o.job_id
+            FROM unnest($1::uuid[], $3::text[], $4::int[]) AS o(job_id, outcome, attempt)
+            WHERE j.job_id = o.job_id AND (o.attempt < 0 OR o.attempt >= j.attempt)
               AND j.job_id IN (SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id FOR UPDATE)
             RETURNING j.job_id
-            """, [jobIDs, now, outcomes]
-        ).map { try $0.decode(0, as: UUID.self) })
+            """, [jobIDs, now, outcomes, attempts]
+        ).map { try $0.decode(0, as: UUID.self) }
         let released = try db.query(
             """
             UPDATE allocations SET released_at = $2 WHERE job_id = ANY($1::uuid[]) AND released_at IS NULL
             RETURNING job_id
-            """, [jobIDs, now]
+            """, [known, now]
         ).map { try $0.decode(0, as: UUID.self) }
-        let unknown = jobIDs.filter { !known.contains($0) }
+        let existing = Set(try db.query("SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[])", [jobIDs]).map {
+            try $0.decode(0, as: UUID.self)
+        })
+        let unknown = jobIDs.filter { !existing.contains($0) }
         if !unknown.isEmpty {
             try db.query(
                 """
@@ -244,6 +257,8 @@ struct AdmittedJob {
     var sameZone: Bool
     var submittedAt: Date
     var dependsOn: [UUID] = []
+    /// The job's `retry` object as sent ("": the default policy).
+    var retryText = ""
 
     struct Resources {
         var flavor: String
@@ -270,6 +285,7 @@ struct AdmittedJob {
         maxRuntimeSeconds = try Self.int(fields, "max_runtime_seconds")
         if case .bool(let flag)? = fields["same_zone"] { sameZone = flag } else { sameZone = false }
         self.submittedAt = submittedAt
+        if let retry = fields["retry"], case .object = retry { retryText = String(decoding: retry.serialized(), as: UTF8.self) }
         if case .array(let items)? = fields["depends_on"] {
             dependsOn = try items.map { item throws(PayloadError) -> UUID in
                 guard case .string(let text) = item, let id = UUID(uuidString: text) else { throw PayloadError("depends_on must be job ids") }

@@ -4,7 +4,7 @@ import Scheduling
 
 /// `job.scheduled` and `job.pending`: the scheduler's decisions, as events of record.
 enum SchedulingEvents {
-    static func scheduled(_ job: PendingJob, _ placement: Placement, epoch: Int64, producer: String) -> EventEnvelope {
+    static func scheduled(_ job: PendingJob, _ placement: Placement, attempt: Int, epoch: Int64, producer: String) -> EventEnvelope {
         EventEnvelope(
             type: "job.scheduled", producer: producer, tenant: job.tenant, subjects: ["job": job.id.uuidString.lowercased()],
             correlationID: job.id,
@@ -18,6 +18,7 @@ enum SchedulingEvents {
                 "borrowed_units": .number(Double(placement.borrowedUnits)),
                 "backfilled": .bool(placement.backfilled),
                 "epoch": .number(Double(epoch)),
+                "attempt": .number(Double(attempt)),
             ])
     }
 

@@ -160,7 +160,8 @@ public final class SchedulingLoop: Sendable {
                     RunningJob(
                         id: job.id, tenant: job.tenant, priorityClass: job.priorityClass, flavor: job.flavor, perReplica: job.perReplica,
                         nodes: placement.nodes, startedAt: now, endsBy: now.addingTimeInterval(Double(job.maxRuntimeSeconds))))
-                let scheduled = SchedulingEvents.scheduled(job, placement, epoch: epoch, producer: SchedulerHandler.workerName)
+                let scheduled = SchedulingEvents.scheduled(
+                    job, placement, attempt: previous[placement.jobID]?.attempt ?? 0, epoch: epoch, producer: SchedulerHandler.workerName)
                 events.append((scheduled, UInt8(job.priorityClass.rawValue)))
                 placementCopies += try OutboxMessage.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology)
             }

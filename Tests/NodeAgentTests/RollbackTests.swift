@@ -91,7 +91,7 @@ struct RollbackTests {
     }
 
     /// The example agent's result metrics with the same settings, run straight through here.
-    static func uninterruptedResult() throws -> JSONValue {
+    static func uninterruptedResult(arguments: String = RollbackTests.arguments) throws -> JSONValue {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gridworld-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

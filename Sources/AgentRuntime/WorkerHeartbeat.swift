@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Postgres
+
+/// Every worker replica stamps `worker_heartbeats` (its name, an instance id, host, pid) every
+/// few seconds and records its clean stop; the health checker raises an alert for a replica that
+/// goes silent, and `agentctl health` lists them. Runs beside the consumers of every worker.
+struct WorkerHeartbeat {
+    let worker: String
+    let pool: PostgresPool
+    let interval: Duration
+    let logger: Logger
+    let instance = UUID()
+
+    var task: BackgroundTask {
+        BackgroundTask(name: "worker-heartbeat") { stop in run(until: stop) }
+    }
+
+    func run(until stop: StopSignal) {
+        var registered = false
+        while !stop.isRequested {
+            do {
+                try pool.withConnection { db in
+                    if registered {
+                        try db.query(
+                            "UPDATE worker_heartbeats SET heartbeat_at = now() WHERE worker = $1 AND instance = $2", [worker, instance])
+                    } else {
+                        try db.query(
+                            "INSERT INTO worker_heartbeats (worker, instance, host, pid) VALUES ($1, $2, $3, $4)",
+                            [worker, instance, ProcessInfo.processInfo.hostName, Int(getpid())])
+                        registered = true
+                    }
+                }
+            } catch {
+                logger.warning("worker heartbeat failed", metadata: ["error": "\(error)"])
+            }
+            let end = ContinuousClock.now + interval
+            while !stop.isRequested, ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        guard registered else { return }
+        do {
+            try pool.withConnection {
+                try $0.query("UPDATE worker_heartbeats SET stopped_at = now() WHERE worker = $1 AND instance = $2", [worker, instance])
+            }
+        } catch {
+            logger.warning("could not record the worker's stop", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "scheduler", targets: ["scheduler"]),
         .executable(name: "node-agent", targets: ["node-agent"]),
         .executable(name: "health-checker", targets: ["health-checker"]),
+        .executable(name: "preemption", targets: ["preemption"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -85,6 +86,14 @@ let package = Package(
         .executableTarget(
             name: "node-agent", dependencies: ["NodeAgent", "AgentRuntime", "AgentCore", .product(name: "Logging", package: "swift-log")]),
 
+        // The preemption worker's slice: which running jobs to stop for a waiting one, and asking for it.
+        .target(
+            name: "PreemptionWorker",
+            dependencies: ["Preemption", "AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(
+            name: "preemption",
+            dependencies: ["PreemptionWorker", "AgentRuntime", "AgentCore", .product(name: "Logging", package: "swift-log")]),
+
         // The health checker's slice: node, run and worker-replica health from heartbeats and progress.
         .target(name: "HealthChecker", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "health-checker", dependencies: ["HealthChecker", "AgentRuntime", "AgentCore"]),
@@ -115,7 +124,7 @@ let package = Package(
             name: "NodeAgentTests",
             dependencies: [
                 "NodeAgent", "SchedulerWorker", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport",
-                "HealthChecker",
+                "HealthChecker", "PreemptionWorker",
             ],
             exclude: ["fake_cluster.py"]),
         .testTarget(

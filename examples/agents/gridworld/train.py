@@ -10,7 +10,8 @@ Settings, later ones winning: the defaults below; on resume, the settings stored
 the checkpoint; AGENTMGR_PARAMETERS (same names, e.g. {"lr": 0.05}); command-line flags.
 --steps is the total step count of the run, counted across resumes.
 
-Exit status: 0 done, 2 bad settings or checkpoint, 3 simulated crash (--stop-after).
+Exit status: 0 done, 2 bad settings or checkpoint, 3 simulated crash (--stop-after),
+143 stopped by SIGTERM after writing a checkpoint of the step it had reached.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -276,8 +278,18 @@ def main(argv=None):
     directory = amp.checkpoint_dir()
     print(f"gridworld: steps {training.step}..{settings['steps']}, settings {json.dumps(settings, sort_keys=True)}", flush=True)
 
+    # SIGTERM (preemption, a rollback, the node agent stopping): checkpoint where we are and exit,
+    # so that the resumed run loses nothing (the node agent waits a grace period before SIGKILL).
+    stop_requested = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.append(signum))
+
     first_step = training.step
     while training.step < settings["steps"]:
+        if stop_requested:
+            step = training.step
+            amp.checkpoint(step, write_checkpoint(training, directory), **training.metrics())
+            print(f"SIGTERM: checkpointed step {step}, stopping", file=sys.stderr, flush=True)
+            return 143
         training.advance()
         step = training.step
         if step == args.stop_after:

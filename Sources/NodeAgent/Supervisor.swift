@@ -240,7 +240,10 @@ public final class Supervisor: @unchecked Sendable {
             var stale: [UUID] = []
             let current = try RunStore.currentAttempts(of: Array(Set(changes.map(\.jobID))), in: db)
             for var change in changes {
+                // A fenced run's late reports are kept (discarded) but not announced.
+                var fenced = false
                 if let attempt = current[change.jobID], change.attempt < attempt {
+                    fenced = true
                     change.superseded = true
                     stale.append(change.runID)
                     if let ending = change.ending, ending.outcome != "rolled_back" {
@@ -252,6 +255,7 @@ public final class Supervisor: @unchecked Sendable {
                     try RunStore.recordCheckpoint(
                         jobID: change.jobID, runID: change.runID, step: checkpoint.step, uri: checkpoint.uri, metrics: checkpoint.metrics,
                         discarded: change.superseded, in: db)
+                    guard !fenced else { continue }
                     events.append(
                         event(
                             "job.checkpointed", change,
@@ -259,7 +263,7 @@ public final class Supervisor: @unchecked Sendable {
                 }
                 if let progress = change.progress {
                     try RunStore.recordProgress(change.runID, step: progress.step, metrics: progress.metrics, in: db)
-                    if change.reportProgress {
+                    if change.reportProgress, !fenced {
                         events.append(
                             event("job.progress", change, ["step": .number(Double(progress.step)), "metrics": Self.json(progress.metrics)]))
                     }

@@ -77,4 +77,78 @@ struct NodeLossTests {
         #expect(try env.count("SELECT count(*) FROM nodes WHERE id = $1 AND state = 'lost'", [lostNode]) == 1)
         #expect(try env.count("SELECT count(*) FROM job_attempts WHERE job_id = $1 AND outcome = 'node_lost' AND retried", [jobID]) == 1)
     }
+
+    @Test("A node frozen and then back: its job moved on meanwhile; on return the old run is stopped, its reports do not count, the node is ready again")
+    func nodeThatComesBack() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        let env = world.env
+        try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
+        try world.registry.registerVersion(
+            tenant: "acme", agent: "gridworld", version: "1.0", image: nil,
+            command: "python3 \(RollbackTests.train) \(Self.arguments) --report-delay 0.25", framework: .custom,
+            defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 12, memoryGiB: 8), checkpoints: true)
+        let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
+            .add(pool: "sim", flavor: "cpu", count: 2, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
+        let beat = ["AGENTMGR_HEARTBEAT_SECONDS": "0.5"]
+        let pipeline = try RunLifecycleTests.Pipeline(world: world, nodes: nodes, agentEnvironment: [nodes[0]: beat, nodes[1]: beat])
+        defer { pipeline.stop() }
+        let monitor = HealthMonitor(
+            settings: HealthSettings(heartbeatSeconds: 0.5, lostAfterMissed: 4, interval: .milliseconds(300)), pool: env.pool,
+            topology: env.topology, logger: Logger(label: "health"))
+        let health = BackgroundLoop { monitor.task.run($0) }
+        defer { _ = health.stopAndJoin() }
+        let body = AdmissionWorld.body([
+            "tenant": "acme", "agent": "gridworld@1.0", "max_runtime": "10m", "idempotency_key": "frozen-1", "retry": ["backoff": "0s"],
+        ])
+        try world.client().publish([SubmissionClient.Request(body: body, idempotencyKey: "frozen-1", priority: .normal)], withReplies: false)
+        #expect(try eventually(timeout: .seconds(60)) { try env.count("SELECT count(*) FROM checkpoints WHERE step = 2000") == 1 })
+        let first = try #require(try env.pool.withConnection { try $0.query("SELECT job_id, node_id, pid, run_id FROM runs").first })
+        let jobID = try first.decode(0, as: UUID.self)
+        let frozenNode = try first.decode(1, as: String.self)
+        let runGroup = pid_t(try first.decode(2, as: Int.self))
+        let oldRun = try first.decode(3, as: UUID.self)
+        let agent = pipeline.agents[nodes.firstIndex(of: frozenNode)!].process.processIdentifier
+        // The whole node pauses (as a suspended VM would): its agent and what it runs.
+        Foundation.kill(agent, SIGSTOP)
+        Foundation.kill(-runGroup, SIGSTOP)
+        defer {
+            Foundation.kill(-runGroup, SIGCONT)
+            Foundation.kill(agent, SIGCONT)
+        }
+
+        // Meanwhile: lost, requeued, running again on the other node.
+        #expect(try eventually(timeout: .seconds(30)) {
+            try env.count("SELECT count(*) FROM runs WHERE job_id = $1 AND attempt = 1 AND state = 'running'", [jobID]) == 1
+        })
+        let requeuedAt = Date()
+        Foundation.kill(-runGroup, SIGCONT)
+        Foundation.kill(agent, SIGCONT)
+
+        // Back: the old run is stopped at once, nothing it says counts, only the new attempt ends the job.
+        #expect(try eventually(timeout: .seconds(20)) {
+            try env.count("SELECT count(*) FROM runs WHERE run_id = $1 AND state = 'stopped'", [oldRun]) == 1
+        })
+        let stoppedAfter = try env.pool.withConnection {
+            try $0.query("SELECT extract(epoch FROM finished_at)::float8 FROM runs WHERE run_id = $1", [oldRun])[0].decode(0, as: Double.self)
+        } - requeuedAt.timeIntervalSince1970
+        #expect(stoppedAfter < 12, "the old run was stopped \(stoppedAfter) s after the node came back")
+        #expect(try eventually(timeout: .seconds(60)) {
+            try env.count("SELECT count(*) FROM events WHERE type = 'job.finished' AND subjects->>'job' = $1", [jobID.uuidString.lowercased()]) == 1
+        })
+        let finished = try env.pool.withConnection {
+            try JSONValue.parse(Data(try $0.query(
+                "SELECT payload::text FROM events WHERE type = 'job.finished' AND subjects->>'job' = $1", [jobID.uuidString.lowercased()]
+            )[0].decode(0, as: String.self).utf8))
+        }
+        #expect(finished["attempt"] == .number(1))
+        #expect(finished["outcome"] == "succeeded")
+        // What the old run checkpointed after the job moved on is kept for the record, never resumed from.
+        #expect(try env.count(
+            "SELECT count(*) FROM checkpoints WHERE run_id = $1 AND NOT discarded AND recorded_at > $2", [oldRun, requeuedAt]) == 0)
+        #expect(try eventually(timeout: .seconds(20)) {
+            try env.count("SELECT count(*) FROM nodes WHERE id = $1 AND state = 'ready'", [frozenNode]) == 1
+        })
+        #expect(try env.count("SELECT count(*) FROM events WHERE type = 'node.recovered' AND payload->>'node' = $1", [frozenNode]) == 1)
+    }
 }

@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "AgentCLI",
             dependencies: [
-                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission", "SchedulerWorker", "NodeAgent",
+                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission", "SchedulerWorker", "NodeAgent", "HealthChecker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

@@ -21,10 +21,12 @@ echo "== migrating the database"
 source scripts/workers.sh
 trap stop_workers EXIT
 
-echo "== starting workers (2 replicas each of admission, scheduler and demo-worker; logs in $logs/)"
+echo "== starting workers (2 replicas each of admission, scheduler, demo-worker, health-checker, preemption; logs in $logs/)"
 # Each worker connects as itself: its own broker user and database role, allowed only its slice;
-# each process serves Prometheus /metrics and /healthz on its own port from 9101.
-start_workers scripts/services.sh "$bin" "$logs" "" 9101 2 admission scheduler demo-worker
+# each process serves Prometheus /metrics and /healthz on its own port from 9101. Node agents beat
+# every second here, and the health checker calls a node lost after 3 missed beats (defaults: 5 s, 3).
+export AGENTMGR_HEARTBEAT_SECONDS=1 AGENTMGR_LOST_AFTER_MISSED=3
+start_workers scripts/services.sh "$bin" "$logs" "" 9101 2 admission scheduler demo-worker health-checker preemption
 
 echo
 echo "== 1. the consumer runtime: demo.task events through demo-worker, exactly once"
@@ -36,7 +38,7 @@ AGENTCTL="$bin/agentctl" examples/setup-registry.sh
 AGENTCTL="$bin/agentctl" examples/setup-cluster.sh
 echo "   node agents for two cpu-local nodes (they register their node and run jobs for real, on this machine):"
 AGENTMGR_NODE_FLAVOR=cpu-local AGENTMGR_NODE_POOL=local AGENTMGR_NODE_CPU=8 AGENTMGR_NODE_MEMORY_GIB=16 \
-    start_node_agents scripts/services.sh "$bin" "$logs" 9107 local-0001 local-0002
+    start_node_agents scripts/services.sh "$bin" "$logs" "$next_port" local-0001 local-0002
 for ((i = 0; i < 60; i++)); do  # the scheduler learns the nodes from their agents' node.registered
     "$bin/agentctl" nodes list --output json | grep -q '"pool":"local","ready":2}' && break
     sleep 0.5
@@ -134,6 +136,69 @@ else
     echo "   no GPU job is placed right now"
 fi
 
+echo
+echo "== 8. preemption: a critical gang needs the cores a batch job holds; the batch job checkpoints, waits, resumes"
+key="gridworld-batch-$(date +%s)"
+sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/batch-job.yaml >"$logs/batch-job.yaml"
+"$bin/agentctl" submit "$logs/batch-job.yaml"
+batch_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
+for ((i = 0; i < 120; i++)); do  # until it has checkpointed step 10000
+    "$bin/agentctl" jobs checkpoints "$key" --output json | grep -q '"step":10000' && break
+    sleep 0.25
+done
+critical_key="gridworld-critical-$(date +%s)"
+sed "s/^idempotency_key: .*/idempotency_key: $critical_key/" examples/agents/gridworld/critical-job.yaml >"$logs/critical-job.yaml"
+"$bin/agentctl" submit "$logs/critical-job.yaml"
+wait_finished "$batch_id"
+echo "-- what happened to the batch job (agentctl events --correlation $batch_id):"
+"$bin/agentctl" events --correlation "$batch_id" --output json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    event = json.loads(line)
+    kind, payload = event["type"], event["payload"]
+    if kind == "job.preemption_requested":
+        print("   %s: preempted by %s job %s (%s), work lost $%s" % (kind, payload["preemptor_class"], payload["preemptor_job_id"][:8], payload["reason"], payload["work_lost"]))
+    elif kind in ("job.finished", "job.requeued", "job.scheduled", "job.started"):
+        detail = payload.get("outcome") or payload.get("reason") or ", ".join(payload.get("nodes", [])) or payload.get("node", "")
+        print("   %s (attempt %s): %s" % (kind, payload.get("attempt", 0), detail))'
+"$bin/agentctl" jobs runs "$key"
+show_finished "$batch_id"
+echo "   (uninterrupted, the same settings give q_checksum=$uninterrupted: it resumed exactly from its SIGTERM checkpoint)"
+
+echo
+echo "== 9. a node dies: the node agent running a job is SIGKILLed; after 3 missed heartbeats its node is lost and the job resumes elsewhere"
+key="gridworld-failover-$(date +%s)"
+sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/failover-job.yaml >"$logs/failover-job.yaml"
+"$bin/agentctl" submit "$logs/failover-job.yaml"
+failover_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
+for ((i = 0; i < 120; i++)); do
+    "$bin/agentctl" jobs checkpoints "$key" --output json | grep -q '"step":10000' && break
+    sleep 0.25
+done
+victim_node="$("$bin/agentctl" jobs runs "$key" --output json | python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin if l.strip()][-1]["node"])')"
+for entry in "${started[@]}"; do
+    if [[ "$entry" == "node-agent-$victim_node="* ]]; then
+        echo "   SIGKILL to the node agent of $victim_node (pid ${entry#*=})"
+        kill -KILL "${entry#*=}"
+    fi
+done
+wait_finished "$failover_id"
+"$bin/agentctl" events --type node.lost --limit 1
+"$bin/agentctl" jobs runs "$key"
+show_finished "$failover_id"
+echo "   restarting the node agent of $victim_node: it records the run it lost, and its node recovers"
+AGENTMGR_NODE_FLAVOR=cpu-local AGENTMGR_NODE_POOL=local AGENTMGR_NODE_CPU=8 AGENTMGR_NODE_MEMORY_GIB=16 \
+    start_node_agents scripts/services.sh "$bin" "$logs" "$next_port" "$victim_node"
+for ((i = 0; i < 40; i++)); do
+    [[ -n "$("$bin/agentctl" events --type node.recovered --limit 1 --output json 2>/dev/null || true)" ]] && break
+    sleep 0.5
+done
+echo
+echo "-- agentctl health: nodes, worker replicas, last heartbeats, open alerts"
+"$bin/agentctl" health
+
 sleep 2  # let the scheduler's round after the last admission finish
 echo
 echo "== decisions: admission, then the scheduler (agentctl jobs list)"
@@ -151,8 +216,8 @@ sleep 5  # the gauges are sampled every 5 s
 python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9101/metrics", timeout=5).read().decode())' \
     | grep -E '^agentmgr_(messages_(consumed|applied|dead_lettered)_total|queue_depth|outbox_backlog|handler_seconds_(count|sum))' || true
 echo
-echo "== metrics: the schedulers' decision loops (one leads; http://127.0.0.1:9102/metrics and :9105)"
-for port in 9102 9105; do
+echo "== metrics: the schedulers' decision loops (one leads; http://127.0.0.1:9102/metrics and :9107)"
+for port in 9102 9107; do
     python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/metrics', timeout=5).read().decode())" 2>/dev/null \
         | grep -E '^agentmgr_scheduler_(leader|rounds_total|placements_total|pending_jobs)' | sed "s/^/:$port  /" || true
 done

@@ -11,7 +11,9 @@ public struct AgentCtl: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "agentctl",
         abstract: "Operate AgentManager: submit jobs, manage tenants and agents, read the event log.",
-        subcommands: [Submit.self, Jobs.self, Tenants.self, Agents.self, Nodes.self, Events.self, DeadLetters.self, Migrate.self, Demo.self])
+        subcommands: [
+            Submit.self, Jobs.self, Tenants.self, Agents.self, Nodes.self, Health.self, Events.self, DeadLetters.self, Migrate.self, Demo.self,
+        ])
 
     public init() {}
 }

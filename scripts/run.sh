@@ -72,10 +72,16 @@ for line in sys.stdin:
     print("   outcome %s, exit code %s, attempt %s; final metrics: %s" % (outcome, code, payload.get("attempt", 0), metrics))'
 }
 
-# wait_finished JOB_ID: until the job's job.finished event (at most two minutes).
+# wait_finished JOB_ID: until the job has ended for good (at most two minutes): a job.finished whose
+# outcome is not one the scheduler retries (preempted, lost...), or job.failed.
 wait_finished() {
     for ((i = 0; i < 240; i++)); do
-        [[ -n "$("$bin/agentctl" events --type job.finished --correlation "$1" --limit 1 --output json 2>/dev/null || true)" ]] && return
+        "$bin/agentctl" events --correlation "$1" --output json 2>/dev/null | python3 -c '
+import json, sys
+retried = {"preempted", "node_lost", "lost", "interrupted", "stalled", "failed"}
+events = [json.loads(line) for line in sys.stdin if line.strip()]
+done = any(e["type"] == "job.failed" or (e["type"] == "job.finished" and e["payload"].get("outcome") not in retried) for e in events)
+sys.exit(0 if done else 1)' && return
         sleep 0.5
     done
 }
@@ -186,15 +192,15 @@ for entry in "${started[@]}"; do
 done
 wait_finished "$failover_id"
 "$bin/agentctl" events --type node.lost --limit 1
-"$bin/agentctl" jobs runs "$key"
-show_finished "$failover_id"
-echo "   restarting the node agent of $victim_node: it records the run it lost, and its node recovers"
+echo "   restarting the node agent of $victim_node: it records the run it lost as lost, and its node recovers"
 AGENTMGR_NODE_FLAVOR=cpu-local AGENTMGR_NODE_POOL=local AGENTMGR_NODE_CPU=8 AGENTMGR_NODE_MEMORY_GIB=16 \
     start_node_agents scripts/services.sh "$bin" "$logs" "$next_port" "$victim_node"
 for ((i = 0; i < 40; i++)); do
-    [[ -n "$("$bin/agentctl" events --type node.recovered --limit 1 --output json 2>/dev/null || true)" ]] && break
+    "$bin/agentctl" health --output json | grep -q "\"health\":\"ok\".*\"node\":\"$victim_node\"" && break
     sleep 0.5
 done
+"$bin/agentctl" jobs runs "$key"
+show_finished "$failover_id"
 echo
 echo "-- agentctl health: nodes, worker replicas, last heartbeats, open alerts"
 "$bin/agentctl" health

@@ -41,17 +41,17 @@ public struct HealthMonitor: Sendable {
         }
     }
 
-    /// Nodes whose agent went silent are lost; lost nodes whose agent beats again recover.
+    /// Nodes whose agent went silent are lost; lost nodes whose agent beats again recover. An
+    /// agent that stopped cleanly (an operator's doing) does not make its node lost.
     public func checkNodes() throws {
         try pool.transaction { db in
             var events: [EventEnvelope] = []
             let lost = try db.query(
                 """
                 INSERT INTO health_nodes AS h (node_id, state, reason, changed_at)
-                SELECT a.node_id, 'lost', CASE WHEN a.stopped_at IS NULL THEN 'no heartbeat for ' ELSE 'agent stopped; no heartbeat for ' END
-                       || round(extract(epoch FROM now() - a.heartbeat_at))::text || ' s', now()
+                SELECT a.node_id, 'lost', 'no heartbeat for ' || round(extract(epoch FROM now() - a.heartbeat_at))::text || ' s', now()
                 FROM node_agents a JOIN nodes n ON n.id = a.node_id
-                WHERE a.heartbeat_at < now() - make_interval(secs => $1)
+                WHERE a.stopped_at IS NULL AND a.heartbeat_at < now() - make_interval(secs => $1)
                 ON CONFLICT (node_id) DO UPDATE SET state = 'lost', reason = EXCLUDED.reason, changed_at = now()
                     WHERE h.state <> 'lost'
                 RETURNING node_id, reason

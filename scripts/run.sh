@@ -59,13 +59,12 @@ if python3 -c "import pika, yaml" 2>/dev/null; then
 fi
 
 echo
-# show_finished JOB_ID: how the job ended, from its job.finished event.
+# show_finished JOB_ID: how the job ended, from its last job.finished event.
 show_finished() {
-    "$bin/agentctl" events --type job.finished --correlation "$1" --limit 1 --output json | python3 -c '
+    "$bin/agentctl" events --type job.finished --correlation "$1" --output json | python3 -c '
 import json, sys
-for line in sys.stdin:
-    if not line.strip():
-        continue
+lines = [line for line in sys.stdin if line.strip()]
+for line in lines[-1:]:
     payload = json.loads(line)["payload"]
     outcome, code = payload["outcome"], payload.get("exit_code")
     metrics = " ".join("%s=%g" % item for item in sorted(payload.get("metrics", {}).items()))

@@ -331,8 +331,17 @@ public final class Supervisor: @unchecked Sendable {
             let lost = try RunStore.orphaned(node: settings.nodeID, in: db)
             // What they run may outlive the agent that started them.
             for run in lost { launcher.stopOrphan(run) }
-            let events = lost.filter { $0.rank == 0 }.map {
-                finishedEvent($0.jobID, $0.runID, rank: 0, tenant: $0.tenant, outcome: "lost", reason: "the node agent restarted while it ran")
+            // Rank 0 of the job's current attempt ends that attempt (the scheduler retries it);
+            // a run of an attempt the job has moved past (its node was lost meanwhile) only reports itself.
+            let current = try RunStore.currentAttempts(of: lost.map(\.jobID), in: db)
+            let events = lost.filter { $0.rank == 0 }.map { run -> EventEnvelope in
+                let stale = current[run.jobID].map { run.attempt < $0 } ?? false
+                return envelope(
+                    stale ? "run.finished" : "job.finished", jobID: run.jobID, runID: run.runID, tenant: run.tenant,
+                    [
+                        "outcome": "lost", "reason": "the node agent restarted while it ran", "rank": .number(0),
+                        "attempt": .number(Double(run.attempt)),
+                    ])
             }
             try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
             if !lost.isEmpty { logger.warning("runs lost with the previous agent", metadata: ["count": "\(lost.count)"]) }

@@ -36,7 +36,7 @@ public struct PlacementHandler: MessageHandler {
             try rollback(event, context: context)
             return
         }
-        if event.type == "job.requeued" || event.type == "job.preemption_requested" {
+        if event.type == "job.requeued" || event.type == "job.preemption_requested" || event.type == "job.failed" {
             try stopAttempt(event, context: context)
             return
         }
@@ -117,21 +117,27 @@ public struct PlacementHandler: MessageHandler {
     /// preemption worker: this attempt's runs stop, SIGTERM now, and end `preempted`).
     private func stopAttempt(_ event: EventEnvelope, context: HandlerContext) throws {
         guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText),
-            let attempt = event.payload["attempt"]?.integerValue, attempt >= 0
+            let attempt = event.payload["attempt"]?.integerValue ?? (event.type == "job.failed" ? 0 : nil), attempt >= 0
         else {
             throw MalformedMessage("\(event.type) payload needs job_id and attempt")
         }
         let preemption = event.type == "job.preemption_requested"
         var reason = "preempted"
-        if !preemption {
+        var attempts = attempt...attempt
+        if event.type == "job.failed" {
+            // The scheduler ended the job (a stall or a lost node with no attempts left): all of it stops.
+            guard case .string(let outcome)? = event.payload["outcome"] else { throw MalformedMessage("job.failed payload needs outcome") }
+            reason = outcome
+            attempts = 0...Int(Int32.max)
+        } else if !preemption {
             guard case .string(let text)? = event.payload["reason"], attempt >= 1 else {
                 throw MalformedMessage("job.requeued payload needs reason and attempt ≥ 1")
             }
             reason = text
+            attempts = 0...(attempt - 1)
         }
         stopHint.poke()
-        let stopped = try RunStore.requestStop(
-            jobID: jobID, node: nodeID, attempts: preemption ? attempt...attempt : 0...(attempt - 1), reason: reason, in: context.db)
+        let stopped = try RunStore.requestStop(jobID: jobID, node: nodeID, attempts: attempts, reason: reason, in: context.db)
         for run in stopped {
             // A preempted rank 0 that never started still ends the attempt: the scheduler requeues on it.
             let endsAttempt = preemption && run.rank == 0

@@ -52,9 +52,12 @@ public enum RunQueries {
     public static func runs(of jobID: UUID, in db: PostgresConnection) throws -> [RunSummary] {
         try db.query(
             """
-            SELECT run_id::text, node_id, rank, world_size, state, exit_code, last_step, log_path, resumed_from, started_at, finished_at,
-                   stage, attempt
-            FROM runs WHERE job_id = $1 ORDER BY attempt, stage, created_at, rank
+            SELECT r.run_id::text, r.node_id, r.rank, r.world_size,
+                   -- a run of an attempt the job has moved past, not heard from since (its node was lost)
+                   CASE WHEN r.state IN ('starting', 'running') AND r.attempt < coalesce(j.attempt, r.attempt) THEN 'lost' ELSE r.state END,
+                   r.exit_code, r.last_step, r.log_path, r.resumed_from, r.started_at, r.finished_at, r.stage, r.attempt
+            FROM runs r LEFT JOIN sched_jobs j ON j.job_id = r.job_id
+            WHERE r.job_id = $1 ORDER BY r.attempt, r.stage, r.created_at, r.rank
             """, [jobID]
         ).map {
             RunSummary(

@@ -21,7 +21,8 @@ enum AttemptSettlement {
     enum Result {
         case stale
         case requeued(EventEnvelope, nodes: [String])
-        case ended(EventEnvelope?)
+        /// The job ended; `job.failed` (nil when it succeeded) goes to its nodes too, which stop what still runs of it.
+        case ended(EventEnvelope?, nodes: [String])
     }
 
     static func settle(_ ending: Ending, tenant: String?, producer: String, now: Date, in db: PostgresConnection) throws -> Result {
@@ -30,7 +31,7 @@ enum AttemptSettlement {
             "SELECT state, attempt, retry::text, tenant FROM sched_jobs WHERE job_id = $1 FOR UPDATE", [ending.jobID]
         ).first else {
             try SchedulerStore.release([ending.jobID], outcomes: [ending.outcome], now: now, in: db)  // tombstone
-            return .ended(nil)
+            return .ended(nil, nodes: [])
         }
         let state = try row.decode(0, as: String.self)
         let current = try row.decode(1, as: Int.self)
@@ -78,7 +79,7 @@ enum AttemptSettlement {
                     payload: .object(payload)), nodes: nodes)
         case .final(let why):
             try SchedulerStore.release([ending.jobID], outcomes: [ending.outcome], attempts: [current], now: now, in: db)
-            guard ending.outcome != "succeeded" else { return .ended(nil) }
+            guard ending.outcome != "succeeded" else { return .ended(nil, nodes: []) }
             let history = try db.query(
                 "SELECT attempt, outcome, reason, nodes::text[], ended_at FROM job_attempts WHERE job_id = $1 ORDER BY attempt", [ending.jobID]
             ).map { row -> JSONValue in
@@ -94,7 +95,7 @@ enum AttemptSettlement {
             return .ended(
                 EventEnvelope(
                     type: "job.failed", producer: producer, tenant: tenant, subjects: ["job": job], correlationID: ending.jobID,
-                    payload: .object(payload)))
+                    payload: .object(payload)), nodes: nodes)
         }
     }
 }

@@ -108,10 +108,10 @@ public struct SchedulerHandler: MessageHandler {
         for (ending, tenant) in settlements {
             switch try AttemptSettlement.settle(ending, tenant: tenant, producer: Self.workerName, now: now, in: context.db) {
             case .stale: continue
-            case .ended(let event): if let event { try context.emit(event) }
-            case .requeued(let event, let nodes):
+            case .ended(nil, _): continue
+            case .ended(let event?, let nodes), .requeued(let event, let nodes):
                 try context.emit(event)
-                // The job's nodes stop what still runs of the old attempt (fencing).
+                // The job's nodes stop what still runs of the old attempt (fencing), or of the job.
                 for copy in try OutboxMessage.placementCopies(of: event, nodes: nodes, topology: context.topology) { try context.send(copy) }
             }
         }

@@ -34,7 +34,7 @@ extension Jobs {
             print(
                 """
                 rollback requested: job \(request.jobID.uuidString.lowercased()) restarts from step \(request.step) \
-                (\(request.uri)), stage \(request.stage), as attempt \(request.attempt) on \(Set(request.nodes).sorted().joined(separator: ", "))
+                (\(request.uri)), stage \(request.stage), on \(Set(request.nodes).sorted().joined(separator: ", ")) (the scheduler starts its next attempt)
                 follow it with: agentctl jobs runs \(job)
                 """)
         }

@@ -25,9 +25,12 @@ struct WorkerHeartbeat {
                         try db.query(
                             "UPDATE worker_heartbeats SET heartbeat_at = now() WHERE worker = $1 AND instance = $2", [worker, instance])
                     } else {
+                        // An upsert: a commit whose reply was lost must not make every later beat fail.
                         try db.query(
-                            "INSERT INTO worker_heartbeats (worker, instance, host, pid) VALUES ($1, $2, $3, $4)",
-                            [worker, instance, ProcessInfo.processInfo.hostName, Int(getpid())])
+                            """
+                            INSERT INTO worker_heartbeats (worker, instance, host, pid) VALUES ($1, $2, $3, $4)
+                            ON CONFLICT (worker, instance) DO UPDATE SET heartbeat_at = now()
+                            """, [worker, instance, HostName.current, Int(getpid())])
                         registered = true
                     }
                 }

@@ -4,13 +4,14 @@ import AgentRuntime
 import Foundation
 import Postgres
 
-/// The health checker's consumer: once a job is requeued or has finished, the stalls recorded
-/// for its runs are settled (the next attempt's runs are watched afresh).
+/// The health checker's consumer: once a job is requeued, the stalls recorded for its earlier
+/// attempts are settled (the next attempt's runs are watched afresh). Stalls of jobs that ended
+/// are cleared by `HealthMonitor` (consuming every job.finished would cost a transaction each).
 public struct HealthEventsHandler: MessageHandler {
     public init() {}
 
     public static func inputQueue(_ topology: Topology) -> InputQueue {
-        InputQueue(name: topology.queueName(HealthMonitor.workerName), bindings: ["job.requeued", "job.finished"], type: .quorum)
+        InputQueue(name: topology.queueName(HealthMonitor.workerName), bindings: ["job.requeued"], type: .quorum)
     }
 
     public func handle(_ event: EventEnvelope, context: HandlerContext) throws {

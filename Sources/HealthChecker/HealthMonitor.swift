@@ -85,6 +85,11 @@ public struct HealthMonitor: Sendable {
     /// timeout: once per run.
     public func checkStalls() throws {
         try pool.transaction { db in
+            try db.query(
+                """
+                DELETE FROM health_stalls s USING sched_jobs j
+                WHERE j.job_id = s.job_id AND (j.state = 'finished' OR j.attempt > s.attempt)
+                """)
             let stalled = try db.query(
                 """
                 INSERT INTO health_stalls (run_id, job_id, attempt)

@@ -4,15 +4,14 @@ import Foundation
 import Postgres
 
 /// `agentctl jobs rollback JOB --to CHECKPOINT`: restart a running job from one of its recorded
-/// checkpoints. Emits `job.rollback_requested` (to the event log and, through the placements
-/// exchange, to every node of the job): each node's agent stops its runs of the job (SIGTERM now;
-/// their ends are `rolled_back`, not the job's), discards the checkpoints past the chosen step,
-/// and starts the next attempt of the checkpoint's stage resuming from it. The job keeps its
-/// allocation throughout.
+/// checkpoints. Emits `job.rollback_requested`; the scheduler (which counts a job's attempts)
+/// starts the next attempt and sends `job.rolled_back` through the placements exchange to every
+/// node of the job: each node's agent stops its runs of the job (SIGTERM now; their ends are
+/// `rolled_back`, not the job's), discards the checkpoints past the chosen step, and starts the
+/// new attempt's runs of the checkpoint's stage resuming from it. The job keeps its allocation.
 public enum JobRollback {
     public struct Request: Sendable {
         public var jobID: UUID
-        public var attempt: Int
         public var stage: Int
         public var step: Int64
         public var uri: String
@@ -44,26 +43,16 @@ public enum JobRollback {
                 "job \(job) is not running (its runs: \(states.isEmpty ? "none yet" : states.joined(separator: ", "))); "
                     + "rollback restarts a running job from one of its checkpoints")
         }
-        let lastAttempt = try db.query("SELECT coalesce(max(attempt), 0) FROM runs WHERE job_id = $1", [jobID])[0].decode(0, as: Int.self)
-        // A rollback node agents have not acted on yet has taken the next attempt already.
-        let requested = try db.query(
-            """
-            SELECT coalesce(max((payload->>'attempt')::int), 0) FROM events
-            WHERE type = 'job.rollback_requested' AND subjects->>'job' = $1
-            """, [job])[0].decode(0, as: Int.self)
-        let attempt = max(lastAttempt, requested) + 1
         var payload: [String: JSONValue] = [
-            "job_id": .string(job), "attempt": .number(Double(attempt)), "stage": .number(Double(target.stage)),
-            "step": .number(Double(target.step)), "uri": .string(target.uri), "checkpoint_run_id": .string(target.runID.uuidString.lowercased()),
-            "nodes": .array(nodes.map(JSONValue.string)),
+            "job_id": .string(job), "stage": .number(Double(target.stage)), "step": .number(Double(target.step)), "uri": .string(target.uri),
+            "checkpoint_run_id": .string(target.runID.uuidString.lowercased()),
         ]
         if let reason, !reason.isEmpty { payload["reason"] = .string(reason) }
         let event = EventEnvelope(
             type: "job.rollback_requested", producer: actor, tenant: tenant, subjects: ["job": job], correlationID: jobID,
             payload: .object(payload))
-        try EventRecorder.append(
-            [(event, nil)], messages: try OutboxMessage.placementCopies(of: event, nodes: nodes, topology: topology), topology: topology, in: db)
-        return Request(jobID: jobID, attempt: attempt, stage: target.stage, step: target.step, uri: target.uri, nodes: nodes, event: event)
+        try EventRecorder.append([(event, nil)], topology: topology, in: db)
+        return Request(jobID: jobID, stage: target.stage, step: target.step, uri: target.uri, nodes: nodes, event: event)
     }
 
     private static func findCheckpoint(jobID: UUID, _ reference: String, in db: PostgresConnection) throws -> (

@@ -61,7 +61,7 @@ public final class NodeHeartbeat: Sendable {
                 ON CONFLICT (node_id) DO UPDATE SET instance = EXCLUDED.instance, host = EXCLUDED.host, pid = EXCLUDED.pid,
                     backend = EXCLUDED.backend, capacity = EXCLUDED.capacity, started_at = now(), heartbeat_at = now(),
                     running_runs = 0, stopped_at = NULL
-                """, [settings.nodeID, instance, ProcessInfo.processInfo.hostName, Int(getpid()), backend, capacity])
+                """, [settings.nodeID, instance, HostName.current, Int(getpid()), backend, capacity])
             guard let capacity = settings.capacity else { return }
             let event = EventEnvelope(
                 type: "node.registered", producer: PlacementHandler.workerName, subjects: ["node": settings.nodeID],

@@ -29,10 +29,10 @@ public struct PlacementHandler: MessageHandler {
 
     /// `job.scheduled` starts a job's first stage; `job.stage_advanced` (from the node agent of
     /// its rank 0) the next stage of its curriculum, on the same nodes; `job.finished` (likewise)
-    /// stops what still runs of the job here; `job.rollback_requested` (agentctl jobs rollback)
-    /// stops them and starts a new attempt from the chosen checkpoint.
+    /// stops what still runs of the job here; `job.rolled_back` (the scheduler, after agentctl jobs
+    /// rollback) stops them and starts the new attempt from the chosen checkpoint.
     public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
-        if event.type == "job.rollback_requested" {
+        if event.type == "job.rolled_back" {
             try rollback(event, context: context)
             return
         }
@@ -85,13 +85,13 @@ public struct PlacementHandler: MessageHandler {
     /// checkpoint's stage start once they have, resuming from that checkpoint.
     private func rollback(_ event: EventEnvelope, context: HandlerContext) throws {
         guard case .string(let jobText)? = event.payload["job_id"], let jobID = UUID(uuidString: jobText) else {
-            throw MalformedMessage("job.rollback_requested payload needs job_id")
+            throw MalformedMessage("job.rolled_back payload needs job_id")
         }
         guard let attempt = event.payload["attempt"]?.integerValue, attempt >= 1,
             let stage = event.payload["stage"]?.integerValue, stage >= 0,
             let step = event.payload["step"]?.integerValue, case .string(let uri)? = event.payload["uri"]
         else {
-            throw MalformedMessage("job.rollback_requested payload needs attempt (≥ 1), stage (≥ 0), step and uri")
+            throw MalformedMessage("job.rolled_back payload needs attempt (≥ 1), stage (≥ 0), step and uri")
         }
         let nodes = try Self.nodes(of: event)
         let ranks = nodes.indices.filter { nodes[$0] == nodeID }

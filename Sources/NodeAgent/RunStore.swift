@@ -52,9 +52,15 @@ enum RunStore {
             ])
     }
 
-    /// Runs of this node waiting to be launched, locked until the caller's commit.
+    /// Runs of this node waiting to be launched, locked until the caller's commit. Runs of an
+    /// attempt the job has already moved past (a requeue overtook their placement) never start.
     static func claimStarting(node: String, in db: PostgresConnection) throws -> [StartingRun] {
         try db.query(
+            """
+            UPDATE runs r SET state = 'stopped', stop_reason = 'fenced', finished_at = now() FROM sched_jobs j
+            WHERE r.node_id = $1 AND r.state = 'starting' AND j.job_id = r.job_id AND r.attempt < j.attempt
+            """, [node])
+        return try db.query(
             """
             SELECT run_id, job_id, rank, nodes::text[], stage, attempt, resume_from FROM runs r WHERE node_id = $1 AND state = 'starting'
               -- a curriculum's next stage, or a rollback's new attempt, waits until this node's

@@ -80,7 +80,7 @@ public final class Supervisor: @unchecked Sendable {
                         try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
                         events.append(
                             finishedEvent(
-                                run.jobID, run.runID, rank: run.rank, tenant: nil, outcome: "failed", reason: "could not start: \(error)"))
+                                run.jobID, run.runID, rank: run.rank, attempt: run.attempt, tenant: nil, outcome: "failed", reason: "could not start: \(error)"))
                     }
                 }
                 try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
@@ -97,7 +97,9 @@ public final class Supervisor: @unchecked Sendable {
     private func launch(_ run: RunStore.StartingRun, in db: PostgresConnection) throws -> (SupervisedRun?, EventEnvelope) {
         guard let info = try RunStore.launchInfo(jobID: run.jobID, in: db) else {
             try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
-            return (nil, finishedEvent(run.jobID, run.runID, rank: run.rank, tenant: nil, outcome: "failed", reason: "job not found"))
+            return (
+                nil, finishedEvent(run.jobID, run.runID, rank: run.rank, attempt: run.attempt, tenant: nil, outcome: "failed", reason: "job not found")
+            )
         }
         let jobDirectory = "\(absoluteWorkDirectory)/jobs/\(run.jobID.uuidString.lowercased())"
         let runDirectory = "\(jobDirectory)/runs/\(run.runID.uuidString.lowercased())"
@@ -118,7 +120,10 @@ public final class Supervisor: @unchecked Sendable {
             process = try launcher.launch(request)
         } catch let refusal as LaunchRefused {
             try RunStore.finish(run.runID, state: "failed", exitCode: nil, signal: nil, in: db)
-            return (nil, finishedEvent(run.jobID, run.runID, rank: run.rank, tenant: info.tenant, outcome: "failed", reason: refusal.description))
+            let event = finishedEvent(
+                run.jobID, run.runID, rank: run.rank, attempt: run.attempt, tenant: info.tenant, outcome: "failed",
+                reason: refusal.description)
+            return (nil, event)
         }
         try RunStore.markRunning(
             run.runID, pid: process.pid, command: launcher.describe(request), logPath: stdoutPath, checkpointDir: environment.checkpointDirectory,
@@ -377,10 +382,12 @@ public final class Supervisor: @unchecked Sendable {
         envelope(type, jobID: change.jobID, runID: change.runID, tenant: change.tenant, extra)
     }
 
-    private func finishedEvent(_ jobID: UUID, _ runID: UUID, rank: Int, tenant: String?, outcome: String, reason: String) -> EventEnvelope {
+    private func finishedEvent(
+        _ jobID: UUID, _ runID: UUID, rank: Int, attempt: Int, tenant: String?, outcome: String, reason: String
+    ) -> EventEnvelope {
         envelope(
             rank == 0 ? "job.finished" : "run.finished", jobID: jobID, runID: runID, tenant: tenant,
-            ["outcome": .string(outcome), "reason": .string(reason), "rank": .number(Double(rank))])
+            ["outcome": .string(outcome), "reason": .string(reason), "rank": .number(Double(rank)), "attempt": .number(Double(attempt))])
     }
 
     /// Every event of a run: the job and run in the payload and subjects, the job as correlation.

@@ -58,7 +58,8 @@ enum PreemptionStore {
         var units: Int
     }
 
-    /// Running jobs of the flavor with their current attempt's start, newest checkpoint and price.
+    /// Running jobs of the flavor (a run of their current attempt has started) with that attempt's
+    /// start, newest checkpoint and price.
     static func running(flavor: String, in db: PostgresConnection) throws -> [Running] {
         try db.query(
             """
@@ -69,6 +70,9 @@ enum PreemptionStore {
                    CASE WHEN f.quota_unit = 'gpu' THEN j.gpus ELSE j.cpu END * j.replicas
             FROM sched_jobs j JOIN allocations a ON a.job_id = j.job_id AND a.released_at IS NULL JOIN flavors f ON f.name = j.flavor
             WHERE j.state = 'scheduled' AND j.flavor = $1
+              -- only jobs whose current attempt runs: a stop sent before its placement reached the
+              -- node would find nothing to stop
+              AND EXISTS (SELECT 1 FROM runs r WHERE r.job_id = j.job_id AND r.attempt = j.attempt AND r.state = 'running')
             GROUP BY j.job_id, f.price_per_unit_hour, f.batch_discount, f.quota_unit
             """, [flavor]
         ).compactMap { row in

@@ -40,8 +40,10 @@ struct ClusterView: Sendable {
         }
     }
 
-    /// Takes the capacity of a job just placed.
+    /// Takes the capacity of a job just placed (a job placed again after a requeue first gives
+    /// back what its earlier placement held, should that release not have reached this view yet).
     mutating func place(_ job: RunningJob) {
+        release([job.id])
         for node in job.nodes {
             guard let index = nodeIndex[node] else { continue }
             nodes[index].allocated = nodes[index].allocated + job.perReplica

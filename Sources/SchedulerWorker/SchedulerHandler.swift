@@ -16,7 +16,11 @@ public struct SchedulerHandler: MessageHandler {
     public static func inputQueue(_ topology: Topology) -> InputQueue {
         // A quorum queue without priority: the round orders jobs by class itself, and a quorum
         // queue costs the broker a fraction of a classic priority queue per message.
-        InputQueue(name: topology.queueName(workerName), bindings: ["job.admitted", "job.finished", "node.registered", "node.lost", "node.recovered", "job.stalled"], type: .quorum)
+        InputQueue(
+            name: topology.queueName(workerName),
+            bindings: [
+                "job.admitted", "job.finished", "node.registered", "node.lost", "node.recovered", "job.stalled", "job.rollback_requested",
+            ], type: .quorum)
     }
 
     public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
@@ -65,6 +69,12 @@ public struct SchedulerHandler: MessageHandler {
                 var reason = "no progress reported"
                 if case .string(let text)? = event.payload["reason"] { reason = text }
                 settlements.append((.init(jobID: jobID, attempt: attempt, outcome: "stalled", reason: reason), event.tenant))
+            case "job.rollback_requested":
+                do {
+                    try RollbackStart.handle(event, producer: Self.workerName, now: Date(), in: context)
+                } catch let error as MalformedMessage {
+                    throw MessageFailure(index: index, error: error)
+                }
             case "node.lost", "node.recovered":
                 guard case .string(let node)? = event.payload["node"] else {
                     throw MessageFailure(index: index, error: MalformedMessage("\(event.type) payload needs node"))
@@ -72,6 +82,9 @@ public struct SchedulerHandler: MessageHandler {
                 if event.type == "node.recovered" {
                     try context.db.query("UPDATE nodes SET state = 'ready', updated_at = now() WHERE id = $1 AND state = 'lost'", [node])
                 } else {
+                    // A round in flight (it holds the leader row) may be placing work on this node:
+                    // wait for it, so its allocations are among those settled below.
+                    try context.db.query("SELECT 1 FROM scheduler_leader FOR SHARE")
                     try context.db.query("UPDATE nodes SET state = 'lost', updated_at = now() WHERE id = $1", [node])
                     // Every job with a replica there: that attempt is lost.
                     for row in try context.db.query(
@@ -105,7 +118,8 @@ public struct SchedulerHandler: MessageHandler {
         try SchedulerStore.insertPending(admitted, in: context.db)
         let now = Date()
         try SchedulerStore.release(finished, outcomes: outcomes, attempts: attempts, now: now, in: context.db)
-        for (ending, tenant) in settlements {
+        // One lock order for every replica (job ids ascending), as `release` takes its locks.
+        for (ending, tenant) in settlements.sorted(by: { $0.0.jobID.uuidString < $1.0.jobID.uuidString }) {
             switch try AttemptSettlement.settle(ending, tenant: tenant, producer: Self.workerName, now: now, in: context.db) {
             case .stale: continue
             case .ended(nil, _): continue

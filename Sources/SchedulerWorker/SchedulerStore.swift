@@ -227,10 +227,15 @@ enum SchedulerStore {
             RETURNING job_id
             """, [known, now]
         ).map { try $0.decode(0, as: UUID.self) }
-        let existing = Set(try db.query("SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[])", [jobIDs]).map {
-            try $0.decode(0, as: UUID.self)
-        })
-        let unknown = jobIDs.filter { !existing.contains($0) }
+        // Jobs not updated are unknown here, or reports of an older attempt (stale): only the
+        // unknown get a tombstone. The common case (every job updated) needs no second look.
+        var unknown: [UUID] = []
+        if Set(known).count < Set(jobIDs).count {
+            let existing = Set(try db.query("SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[])", [jobIDs]).map {
+                try $0.decode(0, as: UUID.self)
+            })
+            unknown = jobIDs.filter { !existing.contains($0) }
+        }
         if !unknown.isEmpty {
             try db.query(
                 """

@@ -113,6 +113,10 @@ public final class SchedulingLoop: Sendable {
             guard current == epoch else { return (false, nil, 0, 0) }
             let now = Date()
             let version = try SchedulerStore.nodesVersion(in: db)
+            // Pending jobs before the released ones: a job requeued (released and pending again)
+            // between the two reads is then seen released but not yet pending, never both
+            // running and pending in one round.
+            let pendingRows = try SchedulerStore.pending(in: db)
             let released = try SchedulerStore.takeReleased(in: db)
             var cluster: ClusterView
             if var cached, cached.epoch == epoch, cached.nodesVersion == version {
@@ -121,7 +125,7 @@ public final class SchedulingLoop: Sendable {
             } else {
                 cluster = try ClusterView.load(epoch: epoch, nodesVersion: version, in: db)
             }
-            let gate = try DependencyGate.split(try SchedulerStore.pending(in: db), in: db)
+            let gate = try DependencyGate.split(pendingRows, in: db)
             try EventRecorder.append(
                 try DependencyGate.record(gate, now: now, producer: SchedulerHandler.workerName, in: db).map { ($0, nil) }, topology: topology,
                 in: db)

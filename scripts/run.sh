@@ -85,11 +85,27 @@ sys.exit(0 if done else 1)' && return
     done
 }
 
+# submit_example SPEC: submits an example job spec under a fresh idempotency key (its name and the
+# time); sets key and job_id.
+submit_example() {
+    local spec="$1" name
+    name="$(basename "$spec" .yaml)"
+    key="$name-$(date +%s)"
+    sed "s/^idempotency_key: .*/idempotency_key: $key/" "$spec" >"$logs/$name.yaml"
+    "$bin/agentctl" submit "$logs/$name.yaml"
+    job_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
+}
+
+# wait_checkpoint KEY STEP: until the job has checkpointed STEP (at most 30 s).
+wait_checkpoint() {
+    for ((i = 0; i < 120; i++)); do
+        "$bin/agentctl" jobs checkpoints "$1" --output json | grep -q "\"step\":$2[,}]" && return
+        sleep 0.25
+    done
+}
+
 echo "== 5. a job that runs for real: the gridworld Q-learning agent on a cpu-local node, in two curriculum stages"
-key="gridworld-$(date +%s)"
-sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/job.yaml >"$logs/gridworld-job.yaml"
-"$bin/agentctl" submit "$logs/gridworld-job.yaml"
-job_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
+submit_example examples/agents/gridworld/job.yaml
 wait_finished "$job_id"  # after its last stage
 "$bin/agentctl" jobs runs "$key"
 echo
@@ -104,14 +120,8 @@ show_finished "$job_id"
 
 echo
 echo "== 6. rollback: a paced gridworld job restarted from its first checkpoint while it runs (agentctl jobs rollback)"
-key="gridworld-rollback-$(date +%s)"
-sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/rollback-job.yaml >"$logs/gridworld-rollback-job.yaml"
-"$bin/agentctl" submit "$logs/gridworld-rollback-job.yaml"
-job_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
-for ((i = 0; i < 120; i++)); do  # until it has checkpointed step 15000
-    "$bin/agentctl" jobs checkpoints "$key" --output json | grep -q '"step":15000' && break
-    sleep 0.25
-done
+submit_example examples/agents/gridworld/rollback-job.yaml
+wait_checkpoint "$key" 15000
 "$bin/agentctl" jobs rollback "$key" --to 5000 --reason "make run: show a rollback"
 wait_finished "$job_id"
 "$bin/agentctl" jobs runs "$key"
@@ -143,17 +153,11 @@ fi
 
 echo
 echo "== 8. preemption: a critical gang needs the cores a batch job holds; the batch job checkpoints, waits, resumes"
-key="gridworld-batch-$(date +%s)"
-sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/batch-job.yaml >"$logs/batch-job.yaml"
-"$bin/agentctl" submit "$logs/batch-job.yaml"
-batch_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
-for ((i = 0; i < 120; i++)); do  # until it has checkpointed step 10000
-    "$bin/agentctl" jobs checkpoints "$key" --output json | grep -q '"step":10000' && break
-    sleep 0.25
-done
-critical_key="gridworld-critical-$(date +%s)"
-sed "s/^idempotency_key: .*/idempotency_key: $critical_key/" examples/agents/gridworld/critical-job.yaml >"$logs/critical-job.yaml"
-"$bin/agentctl" submit "$logs/critical-job.yaml"
+submit_example examples/agents/gridworld/batch-job.yaml
+batch_key="$key" batch_id="$job_id"
+wait_checkpoint "$batch_key" 10000
+submit_example examples/agents/gridworld/critical-job.yaml
+key="$batch_key"
 wait_finished "$batch_id"
 echo "-- what happened to the batch job (agentctl events --correlation $batch_id):"
 "$bin/agentctl" events --correlation "$batch_id" --output json | python3 -c '
@@ -174,14 +178,9 @@ echo "   (uninterrupted, the same settings give q_checksum=$uninterrupted: it re
 
 echo
 echo "== 9. a node dies: the node agent running a job is SIGKILLed; after 3 missed heartbeats its node is lost and the job resumes elsewhere"
-key="gridworld-failover-$(date +%s)"
-sed "s/^idempotency_key: .*/idempotency_key: $key/" examples/agents/gridworld/failover-job.yaml >"$logs/failover-job.yaml"
-"$bin/agentctl" submit "$logs/failover-job.yaml"
-failover_id="$("$bin/agentctl" jobs show "$key" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')"
-for ((i = 0; i < 120; i++)); do
-    "$bin/agentctl" jobs checkpoints "$key" --output json | grep -q '"step":10000' && break
-    sleep 0.25
-done
+submit_example examples/agents/gridworld/failover-job.yaml
+failover_id="$job_id"
+wait_checkpoint "$key" 10000
 victim_node="$("$bin/agentctl" jobs runs "$key" --output json | python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin if l.strip()][-1]["node"])')"
 for entry in "${started[@]}"; do
     if [[ "$entry" == "node-agent-$victim_node="* ]]; then

@@ -61,7 +61,7 @@ public struct PlacementHandler: MessageHandler {
         }
         guard event.type == "job.scheduled" || event.type == "job.stage_advanced" else { return }
         var stage = 0
-        var attempt = event.payload["attempt"]?.integerValue ?? 0  // absent from senders before retries existed
+        let attempt = event.payload["attempt"]?.integerValue ?? 0  // absent from senders before retries existed
         if event.type == "job.stage_advanced" {
             guard let number = event.payload["stage"]?.integerValue, number >= 1 else {
                 throw MalformedMessage("job.stage_advanced payload needs stage (an integer ≥ 1)")

@@ -2,8 +2,6 @@ import Admission
 import AgentCore
 import AgentTestSupport
 import Foundation
-import HealthChecker
-import Logging
 import NodeAgent
 import Postgres
 import SchedulerWorker
@@ -13,34 +11,22 @@ import Testing
 /// on another node, with the same final result as a run that was never interrupted.
 @Suite("Health: a lost node's job resumes elsewhere")
 struct NodeLossTests {
-    static let arguments = "--steps 10000 --checkpoint-every 2000 --report-every 500"
-
     @Test("A node agent SIGKILLed mid-job: node.lost after the detection timeout, the job resumes from its checkpoint on the other node")
     func killedNodeAgent() throws {
         let world = try AdmissionWorld()
         defer { world.close() }
         let env = world.env
-        try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
-        try world.registry.registerVersion(
-            tenant: "acme", agent: "gridworld", version: "1.0", image: nil,
-            command: "python3 \(RollbackTests.train) \(Self.arguments) --report-delay 0.25", framework: .custom,
-            defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 12, memoryGiB: 8), checkpoints: true)
+        try GridworldJobs.register(world)
         // Room for the job on either node, not on both at once.
         let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
             .add(pool: "sim", flavor: "cpu", count: 2, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
-        let beat = ["AGENTMGR_HEARTBEAT_SECONDS": "0.5"]
-        let pipeline = try RunLifecycleTests.Pipeline(world: world, nodes: nodes, agentEnvironment: [nodes[0]: beat, nodes[1]: beat])
+        let pipeline = try RunLifecycleTests.Pipeline(
+            world: world, nodes: nodes, agentEnvironment: [nodes[0]: GridworldJobs.fastBeat, nodes[1]: GridworldJobs.fastBeat])
         defer { pipeline.stop() }
-        let monitor = HealthMonitor(
-            settings: HealthSettings(heartbeatSeconds: 0.5, lostAfterMissed: 4, interval: .milliseconds(300)), pool: env.pool,
-            topology: env.topology, logger: Logger(label: "health"))
-        let health = BackgroundLoop { monitor.task.run($0) }
+        let health = GridworldJobs.healthChecker(env)
         defer { _ = health.stopAndJoin() }
 
-        let body = AdmissionWorld.body([
-            "tenant": "acme", "agent": "gridworld@1.0", "max_runtime": "10m", "idempotency_key": "lost-1", "retry": ["backoff": "1s"],
-        ])
-        try world.client().publish([SubmissionClient.Request(body: body, idempotencyKey: "lost-1", priority: .normal)], withReplies: false)
+        try GridworldJobs.submit(world, key: "lost-1", fields: ["retry": ["backoff": "1s"]])
         #expect(try eventually(timeout: .seconds(60)) { try env.count("SELECT count(*) FROM checkpoints WHERE step = 4000") == 1 })
         let first = try #require(try env.pool.withConnection { try $0.query("SELECT job_id, node_id FROM runs").first })
         let jobID = try first.decode(0, as: UUID.self)
@@ -72,7 +58,7 @@ struct NodeLossTests {
         #expect(requeued["attempt"] == .number(1))
         let finished = try #require(events.last { $0.0 == "job.finished" }?.1)
         #expect(finished["outcome"] == "succeeded")
-        let uninterrupted = try RollbackTests.uninterruptedResult(arguments: Self.arguments)
+        let uninterrupted = try GridworldJobs.uninterruptedResult()
         #expect(finished["metrics"]?["q_checksum"] == uninterrupted["q_checksum"])
         #expect(try env.count("SELECT count(*) FROM nodes WHERE id = $1 AND state = 'lost'", [lostNode]) == 1)
         #expect(try env.count("SELECT count(*) FROM job_attempts WHERE job_id = $1 AND outcome = 'node_lost' AND retried", [jobID]) == 1)
@@ -83,25 +69,15 @@ struct NodeLossTests {
         let world = try AdmissionWorld()
         defer { world.close() }
         let env = world.env
-        try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
-        try world.registry.registerVersion(
-            tenant: "acme", agent: "gridworld", version: "1.0", image: nil,
-            command: "python3 \(RollbackTests.train) \(Self.arguments) --report-delay 0.25", framework: .custom,
-            defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 12, memoryGiB: 8), checkpoints: true)
+        try GridworldJobs.register(world)
         let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
             .add(pool: "sim", flavor: "cpu", count: 2, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
-        let beat = ["AGENTMGR_HEARTBEAT_SECONDS": "0.5"]
-        let pipeline = try RunLifecycleTests.Pipeline(world: world, nodes: nodes, agentEnvironment: [nodes[0]: beat, nodes[1]: beat])
+        let pipeline = try RunLifecycleTests.Pipeline(
+            world: world, nodes: nodes, agentEnvironment: [nodes[0]: GridworldJobs.fastBeat, nodes[1]: GridworldJobs.fastBeat])
         defer { pipeline.stop() }
-        let monitor = HealthMonitor(
-            settings: HealthSettings(heartbeatSeconds: 0.5, lostAfterMissed: 4, interval: .milliseconds(300)), pool: env.pool,
-            topology: env.topology, logger: Logger(label: "health"))
-        let health = BackgroundLoop { monitor.task.run($0) }
+        let health = GridworldJobs.healthChecker(env)
         defer { _ = health.stopAndJoin() }
-        let body = AdmissionWorld.body([
-            "tenant": "acme", "agent": "gridworld@1.0", "max_runtime": "10m", "idempotency_key": "frozen-1", "retry": ["backoff": "0s"],
-        ])
-        try world.client().publish([SubmissionClient.Request(body: body, idempotencyKey: "frozen-1", priority: .normal)], withReplies: false)
+        try GridworldJobs.submit(world, key: "frozen-1", fields: ["retry": ["backoff": "0s"]])
         #expect(try eventually(timeout: .seconds(60)) { try env.count("SELECT count(*) FROM checkpoints WHERE step = 2000") == 1 })
         let first = try #require(try env.pool.withConnection { try $0.query("SELECT job_id, node_id, pid, run_id FROM runs").first })
         let jobID = try first.decode(0, as: UUID.self)

@@ -14,18 +14,12 @@ import Testing
 /// never interrupted.
 @Suite("Preemption: a batch job makes room for a critical one and resumes")
 struct PreemptionRunTests {
-    static let arguments = "--steps 10000 --checkpoint-every 2000 --report-every 500"
-
     @Test("Preempted by a critical job: SIGTERM checkpoint, requeued, resumes from it with the uninterrupted result; the event names the preemptor")
     func batchJobIsPreemptedAndResumes() throws {
         let world = try AdmissionWorld()
         defer { world.close() }
         let env = world.env
-        try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
-        try world.registry.registerVersion(
-            tenant: "acme", agent: "gridworld", version: "1.0", image: nil,
-            command: "python3 \(RollbackTests.train) \(Self.arguments) --report-delay 0.25", framework: .custom,
-            defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 12, memoryGiB: 8), checkpoints: true)
+        try GridworldJobs.register(world)
         try world.registry.registerVersion(
             tenant: "acme", agent: "urgent", version: "1.0", image: nil, command: "sleep 1", framework: .custom,
             defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 12, memoryGiB: 8), checkpoints: false)
@@ -39,10 +33,7 @@ struct PreemptionRunTests {
         let preemption = BackgroundLoop { decider.task(pool: env.pool).run($0) }
         defer { _ = preemption.stopAndJoin() }
 
-        let batch = AdmissionWorld.body([
-            "tenant": "acme", "agent": "gridworld@1.0", "max_runtime": "10m", "idempotency_key": "batch-1", "priority_class": "batch",
-        ])
-        try world.client().publish([SubmissionClient.Request(body: batch, idempotencyKey: "batch-1", priority: .batch)], withReplies: false)
+        try GridworldJobs.submit(world, key: "batch-1", fields: ["priority_class": "batch"], priority: .batch)
         #expect(try eventually(timeout: .seconds(60)) { try env.count("SELECT count(*) FROM checkpoints WHERE step = 4000") == 1 })
         let batchID = try env.pool.withConnection { try $0.query("SELECT job_id FROM runs")[0].decode(0, as: UUID.self) }
         let critical = AdmissionWorld.body([
@@ -80,7 +71,7 @@ struct PreemptionRunTests {
         let resumedFrom = runs[1].resumedFrom.flatMap { Int64($0.split(separator: "-").last?.split(separator: ".").first ?? "") } ?? 0
         #expect(stoppedAt - resumedFrom <= 2000, "stopped at \(stoppedAt), resumed from \(resumedFrom)")
         let finished = try #require(events.last { $0.0 == "job.finished" }?.1)
-        let uninterrupted = try RollbackTests.uninterruptedResult(arguments: Self.arguments)
+        let uninterrupted = try GridworldJobs.uninterruptedResult()
         #expect(finished["metrics"]?["q_checksum"] == uninterrupted["q_checksum"])
         #expect(try env.count("SELECT count(*) FROM preemptions WHERE victim_job_id = $1 AND preemptor_job_id = $2", [batchID, criticalID]) == 1)
     }

@@ -10,27 +10,18 @@ import Testing
 /// `agentctl jobs rollback`: a running job restarts from an earlier checkpoint, as a new attempt.
 @Suite("Node agent: rolling a job back to a checkpoint")
 struct RollbackTests {
-    static let train = RunLifecycleTests.repository.appendingPathComponent("examples/agents/gridworld/train.py").path
-    static let arguments = "--steps 10000 --checkpoint-every 2000 --report-every 500"
-
     @Test("Rolled back to step 2000 mid-run: the run stops, a new attempt resumes from 2000, later checkpoints are discarded, the result equals an uninterrupted run's")
     func rollsBackToACheckpoint() throws {
         let world = try AdmissionWorld()
         defer { world.close() }
         let env = world.env
-        try world.registry.setQuota(tenant: "acme", flavor: "cpu", nominal: 64)
-        // 20 progress lines 0.3 s apart: about 6 s of training, time to roll back in the middle.
-        try world.registry.registerVersion(
-            tenant: "acme", agent: "gridworld", version: "1.0", image: nil,
-            command: "python3 \(Self.train) \(Self.arguments) --report-delay 0.3", framework: .custom,
-            defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 4, memoryGiB: 8), checkpoints: true)
+        try GridworldJobs.register(world, cpu: 4)
         let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
             .add(pool: "sim", flavor: "cpu", count: 1, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
         let pipeline = try RunLifecycleTests.Pipeline(world: world, nodes: nodes)
         defer { pipeline.stop() }
 
-        let body = AdmissionWorld.body(["tenant": "acme", "agent": "gridworld@1.0", "max_runtime": "10m", "idempotency_key": "rb-1"])
-        try world.client().publish([SubmissionClient.Request(body: body, idempotencyKey: "rb-1", priority: .normal)], withReplies: false)
+        try GridworldJobs.submit(world, key: "rb-1")
         #expect(try eventually(timeout: .seconds(60)) { try env.count("SELECT count(*) FROM checkpoints WHERE step = 4000") == 1 })
         let jobID = try env.pool.withConnection { try $0.query("SELECT job_id FROM runs")[0].decode(0, as: UUID.self) }
 
@@ -75,7 +66,7 @@ struct RollbackTests {
         #expect(finished["attempt"] == .number(1))
 
         // Exact resume: the same result as a run that was never interrupted.
-        let uninterrupted = try Self.uninterruptedResult()
+        let uninterrupted = try GridworldJobs.uninterruptedResult()
         #expect(finished["metrics"]?["q_checksum"] == uninterrupted["q_checksum"])
         #expect(finished["metrics"]?["greedy_return"] == uninterrupted["greedy_return"])
 
@@ -88,23 +79,5 @@ struct RollbackTests {
         } catch {
             #expect("\(error)".contains("is not running"))
         }
-    }
-
-    /// The example agent's result metrics with the same settings, run straight through here.
-    static func uninterruptedResult(arguments: String = RollbackTests.arguments) throws -> JSONValue {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gridworld-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "python3 \(train) \(arguments)"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["CHECKPOINT_DIR": directory]) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let line = try #require(String(decoding: data, as: UTF8.self).split(separator: "\n").last { $0.contains(#""kind":"result""#) })
-        return try #require(try JSONValue.parse(Data(line.dropFirst("@agentmgr ".count).utf8))["metrics"])
     }
 }

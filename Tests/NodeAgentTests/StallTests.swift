@@ -2,8 +2,6 @@ import Admission
 import AgentCore
 import AgentTestSupport
 import Foundation
-import HealthChecker
-import Logging
 import NodeAgent
 import Postgres
 import SchedulerWorker
@@ -28,10 +26,7 @@ struct StallTests {
             .add(pool: "sim", flavor: "cpu", count: 1, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
         let pipeline = try RunLifecycleTests.Pipeline(world: world, nodes: nodes)
         defer { pipeline.stop() }
-        let monitor = HealthMonitor(
-            settings: HealthSettings(stallTimeoutSeconds: 2, interval: .milliseconds(300)), pool: env.pool, topology: env.topology,
-            logger: Logger(label: "health"))
-        let health = BackgroundLoop { monitor.task.run($0) }
+        let health = GridworldJobs.healthChecker(env, stallTimeoutSeconds: 2)
         defer { _ = health.stopAndJoin() }
 
         let body = AdmissionWorld.body([

@@ -24,7 +24,7 @@ struct StallTests {
             defaults: ResourceOverrides(flavor: "cpu", gpus: 0, cpu: 2, memoryGiB: 2), checkpoints: false)
         let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
             .add(pool: "sim", flavor: "cpu", count: 1, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
-        let pipeline = try RunLifecycleTests.Pipeline(world: world, nodes: nodes)
+        let pipeline = try RunLifecycleTests.Pipeline(world: world, nodes: nodes, agentEnvironment: [nodes[0]: GridworldJobs.fastBeat])
         defer { pipeline.stop() }
         let health = GridworldJobs.healthChecker(env, stallTimeoutSeconds: 2)
         defer { _ = health.stopAndJoin() }

@@ -16,15 +16,11 @@ struct NodeLossTests {
         let world = try AdmissionWorld()
         defer { world.close() }
         let env = world.env
-        try GridworldJobs.register(world)
-        // Room for the job on either node, not on both at once.
-        let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
-            .add(pool: "sim", flavor: "cpu", count: 2, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
-        let pipeline = try RunLifecycleTests.Pipeline(
-            world: world, nodes: nodes, agentEnvironment: [nodes[0]: GridworldJobs.fastBeat, nodes[1]: GridworldJobs.fastBeat])
-        defer { pipeline.stop() }
-        let health = GridworldJobs.healthChecker(env)
-        defer { _ = health.stopAndJoin() }
+        let (nodes, pipeline, health) = try twoBeatingNodes(world)
+        defer {
+            _ = health.stopAndJoin()
+            pipeline.stop()
+        }
 
         try GridworldJobs.submit(world, key: "lost-1", fields: ["retry": ["backoff": "1s"]])
         #expect(try eventually(timeout: .seconds(60)) { try env.count("SELECT count(*) FROM checkpoints WHERE step = 4000") == 1 })
@@ -69,14 +65,11 @@ struct NodeLossTests {
         let world = try AdmissionWorld()
         defer { world.close() }
         let env = world.env
-        try GridworldJobs.register(world)
-        let nodes = try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
-            .add(pool: "sim", flavor: "cpu", count: 2, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
-        let pipeline = try RunLifecycleTests.Pipeline(
-            world: world, nodes: nodes, agentEnvironment: [nodes[0]: GridworldJobs.fastBeat, nodes[1]: GridworldJobs.fastBeat])
-        defer { pipeline.stop() }
-        let health = GridworldJobs.healthChecker(env)
-        defer { _ = health.stopAndJoin() }
+        let (nodes, pipeline, health) = try twoBeatingNodes(world)
+        defer {
+            _ = health.stopAndJoin()
+            pipeline.stop()
+        }
         try GridworldJobs.submit(world, key: "frozen-1", fields: ["retry": ["backoff": "0s"]])
         #expect(try eventually(timeout: .seconds(60)) { try env.count("SELECT count(*) FROM checkpoints WHERE step = 2000") == 1 })
         let first = try #require(try env.pool.withConnection { try $0.query("SELECT job_id, node_id, pid, run_id FROM runs").first })
@@ -126,5 +119,16 @@ struct NodeLossTests {
             try env.count("SELECT count(*) FROM nodes WHERE id = $1 AND state = 'ready'", [frozenNode]) == 1
         })
         #expect(try env.count("SELECT count(*) FROM events WHERE type = 'node.recovered' AND payload->>'node' = $1", [frozenNode]) == 1)
+    }
+
+    /// Two nodes with room for the job on either, not on both at once; their agents beat every
+    /// 0.5 s and a health checker in this process calls a node lost after 2 s of silence.
+    private func twoBeatingNodes(_ world: AdmissionWorld) throws -> ([String], RunLifecycleTests.Pipeline, BackgroundLoop) {
+        try GridworldJobs.register(world)
+        let nodes = try NodeRegistry(pool: world.env.pool, topology: world.env.topology, actor: "tests")
+            .add(pool: "sim", flavor: "cpu", count: 2, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
+        let pipeline = try RunLifecycleTests.Pipeline(
+            world: world, nodes: nodes, agentEnvironment: [nodes[0]: GridworldJobs.fastBeat, nodes[1]: GridworldJobs.fastBeat])
+        return (nodes, pipeline, GridworldJobs.healthChecker(world.env))
     }
 }

@@ -195,10 +195,11 @@ struct JobAdmittedPayload: Encodable {
                 "memory_gib": .number(Double(resources.memoryGiB)),
             ]),
             "max_runtime_seconds": .number(Double(maxRuntimeSeconds)),
-            "retry": .object([
-                "max_attempts": .number(Double(retry.maxAttempts)), "backoff_seconds": .number(Double(retry.backoffSeconds)),
-                "retry_on": .array(retry.retryOn.map { .string($0.rawValue) }),
-            ]),
+            "retry": .object(
+                [
+                    "max_attempts": .number(Double(retry.maxAttempts)), "backoff_seconds": .number(Double(retry.backoffSeconds)),
+                    "retry_on": .array(retry.retryOn.map { .string($0.rawValue) }),
+                ].merging(retry.stallTimeoutSeconds.map { ["stall_timeout_seconds": .number(Double($0))] } ?? [:]) { $1 }),
             "curriculum": curriculum.isEmpty ? .array([]) : try JSONValue(encoding: curriculum),
             "depends_on": .array(dependsOn.map { .string($0.uuidString) }),
             "labels": .object(labels.mapValues { .string($0) }), "same_zone": .bool(sameZone),

@@ -135,17 +135,25 @@ public struct RetryPolicy: Sendable, Equatable, Codable {
     public var maxAttempts: Int
     public var backoffSeconds: Int
     public var retryOn: [FailureCategory]
+    /// How long a run may go without reporting progress before it counts as stalled (nil: the
+    /// health checker's default).
+    public var stallTimeoutSeconds: Int?
 
-    public init(maxAttempts: Int = 3, backoffSeconds: Int = 30, retryOn: [FailureCategory] = [.nodeLost, .preempted, .stalled]) {
+    public init(
+        maxAttempts: Int = 3, backoffSeconds: Int = 30, retryOn: [FailureCategory] = [.nodeLost, .preempted, .stalled],
+        stallTimeoutSeconds: Int? = nil
+    ) {
         self.maxAttempts = maxAttempts
         self.backoffSeconds = backoffSeconds
         self.retryOn = retryOn
+        self.stallTimeoutSeconds = stallTimeoutSeconds
     }
 
     enum CodingKeys: String, CodingKey {
         case maxAttempts = "max_attempts"
         case backoffSeconds = "backoff_seconds"
         case retryOn = "retry_on"
+        case stallTimeoutSeconds = "stall_timeout_seconds"
     }
 }
 

@@ -74,6 +74,7 @@ enum JobSpecLimits {
     static let minCheckpointIntervalSeconds = 60
     static let maxAttempts = 1...100
     static let backoffSeconds = 0...86_400
+    static let stallTimeoutSeconds = 5...604_800
     static let maxStages = 32
     static let stageNameLength = 1...64
     static let metricLength = 1...128
@@ -101,7 +102,7 @@ struct SpecReader {
         "curriculum", "depends_on", "labels", "idempotency_key", "same_zone",
     ]
     static let resourceKeys = ["flavor", "gpus", "cpu", "memory_gib"]
-    static let retryKeys = ["max_attempts", "backoff", "retry_on"]
+    static let retryKeys = ["max_attempts", "backoff", "retry_on", "stall_timeout"]
     static let stageKeys = ["name", "parameters", "max_runtime", "advance_when"]
     static let thresholdKeys = ["metric", "at_least", "at_most"]
 
@@ -243,6 +244,9 @@ struct SpecReader {
         }
         if let backoff = duration(fields, "backoff", in: path, bounds: Limits.backoffSeconds) {
             policy.backoffSeconds = backoff
+        }
+        if let stall = duration(fields, "stall_timeout", in: path, bounds: Limits.stallTimeoutSeconds) {
+            policy.stallTimeoutSeconds = stall
         }
         if let items = array(fields, "retry_on", in: path) {
             var categories: [FailureCategory] = []

@@ -82,7 +82,7 @@ public struct HealthMonitor: Sendable {
     }
 
     /// Runs of a job's current attempt, on a node not lost, that reported nothing for the stall
-    /// timeout: once per run.
+    /// timeout (the job's `retry.stall_timeout`, else the default): once per run.
     public func checkStalls() throws {
         try pool.transaction { db in
             try db.query(
@@ -95,19 +95,22 @@ public struct HealthMonitor: Sendable {
                 INSERT INTO health_stalls (run_id, job_id, attempt)
                 SELECT r.run_id, r.job_id, r.attempt FROM runs r
                 JOIN sched_jobs j ON j.job_id = r.job_id AND j.attempt = r.attempt AND j.state = 'scheduled'
-                WHERE r.state = 'running' AND r.progress_at < now() - make_interval(secs => $1)
+                WHERE r.state = 'running'
+                  AND r.progress_at < now() - make_interval(secs => coalesce((j.retry->>'stall_timeout_seconds')::float8, $1))
                   AND NOT EXISTS (SELECT 1 FROM health_nodes h WHERE h.node_id = r.node_id AND h.state = 'lost')
                 ON CONFLICT (run_id) DO NOTHING
                 RETURNING run_id, job_id, attempt,
                           (SELECT node_id FROM runs WHERE run_id = health_stalls.run_id),
-                          (SELECT tenant FROM sched_jobs WHERE job_id = health_stalls.job_id)
+                          (SELECT tenant FROM sched_jobs WHERE job_id = health_stalls.job_id),
+                          (SELECT coalesce((retry->>'stall_timeout_seconds')::int, $1::int) FROM sched_jobs
+                           WHERE job_id = health_stalls.job_id)
                 """, [settings.stallTimeoutSeconds])
             var events: [EventEnvelope] = []
             for row in stalled {
                 let run = try row.decode(0, as: UUID.self).uuidString.lowercased()
                 let job = try row.decode(1, as: UUID.self).uuidString.lowercased()
                 let node = try row.decode(3, as: String.self)
-                let reason = "no progress for \(Int(settings.stallTimeoutSeconds)) s"
+                let reason = "no progress for \(try row.decode(5, as: Int.self)) s"
                 logger.warning("run stalled", metadata: ["run_id": "\(run)", "job_id": "\(job)", "node": "\(node)"])
                 var stall = event(
                     "job.stalled", subjects: ["job": job, "run": run, "node": node],

@@ -20,7 +20,7 @@ struct JobSpecDecoderTests {
               "resources": {"flavor": "gpu-v100", "gpus": 4, "cpu": 48, "memory_gib": 192},
               "max_runtime": "6h",
               "checkpoint_interval": "30m",
-              "retry": {"max_attempts": 5, "backoff": "2m", "retry_on": ["node_lost", "exit_nonzero"]},
+              "retry": {"max_attempts": 5, "backoff": "2m", "retry_on": ["node_lost", "exit_nonzero"], "stall_timeout": "20m"},
               "curriculum": [
                 {"name": "warmup", "parameters": {"lr": 0.1, "layers": [1, 2], "frozen": true},
                  "max_runtime": "1h", "advance_when": {"metric": "val_accuracy", "at_least": 0.5}},
@@ -35,7 +35,7 @@ struct JobSpecDecoderTests {
             tenant: "acme", agent: "resnet-trainer", agentVersion: "1.2.0", name: "resnet50 lr sweep", priorityClass: .high,
             replicas: 2, resources: ResourceOverrides(flavor: "gpu-v100", gpus: 4, cpu: 48, memoryGiB: 192),
             maxRuntimeSeconds: 6 * 3600, checkpointIntervalSeconds: 30 * 60,
-            retry: RetryPolicy(maxAttempts: 5, backoffSeconds: 120, retryOn: [.nodeLost, .exitNonzero]),
+            retry: RetryPolicy(maxAttempts: 5, backoffSeconds: 120, retryOn: [.nodeLost, .exitNonzero], stallTimeoutSeconds: 20 * 60),
             curriculum: [
                 CurriculumStage(
                     name: "warmup",
@@ -166,7 +166,7 @@ struct JobSpecDecoderTests {
               "resources": {"flavor": "GPU V100", "gpus": 65, "cpu": 0, "memory_gib": 20000, "gpu_type": "v100"},
               "max_runtime": "45d",
               "checkpoint_interval": "30s",
-              "retry": {"max_attempts": 0, "backoff": "2d", "retry_on": ["stalled", "oom", "stalled"]},
+              "retry": {"max_attempts": 0, "backoff": "2d", "retry_on": ["stalled", "oom", "stalled"], "stall_timeout": "2s"},
               "curriculum": [
                 {"name": "warmup", "advance_when": {"metric": "acc"}},
                 {"name": "warmup", "max_runtime": "10s", "advance_when": {"metric": "", "at_least": 0.9, "at_most": 0.5, "above": 1}},
@@ -185,14 +185,14 @@ struct JobSpecDecoderTests {
                 "tenant", "agent", "name", "priority_class", "replicas",
                 "resources.flavor", "resources.gpus", "resources.cpu", "resources.memory_gib", "resources.gpu_type",
                 "max_runtime", "checkpoint_interval",
-                "retry.max_attempts", "retry.backoff", "retry.retry_on[1]", "retry.retry_on[2]",
+                "retry.max_attempts", "retry.backoff", "retry.retry_on[1]", "retry.retry_on[2]", "retry.stall_timeout",
                 "curriculum[0].advance_when", "curriculum[1].name", "curriculum[1].max_runtime",
                 "curriculum[1].advance_when.metric", "curriculum[1].advance_when", "curriculum[1].advance_when.above",
                 "curriculum[2].name", "curriculum[2].rounds",
                 "depends_on[0]", "depends_on[2]", "labels.bad key!", "labels.note", "idempotency_key",
                 "max_runtme", "colour",
             ])
-        #expect(found.count == 31, "\(found.map(\.description).joined(separator: "\n"))")
+        #expect(found.count == 32, "\(found.map(\.description).joined(separator: "\n"))")
         let messages = Dictionary(found.map { ($0.field, $0.message) }, uniquingKeysWith: { first, _ in first })
         #expect(messages["tenant"] == "is required")
         #expect(messages["agent"] == #"must be "name@version" or a name (for its default version): 1-100 characters of a-z, 0-9, "-", "_" and ".", starting with a letter; got "Trainer""#)
@@ -203,6 +203,7 @@ struct JobSpecDecoderTests {
         #expect(messages["checkpoint_interval"] == #"must be between 1m and 30d, got "30s""#)
         #expect(messages["retry.retry_on[1]"] == #"must be one of node_lost, preempted, stalled, exit_nonzero; got "oom""#)
         #expect(messages["retry.retry_on[2]"] == #"repeats retry.retry_on[0] ("stalled")"#)
+        #expect(messages["retry.stall_timeout"]?.hasPrefix("must be between 5s and 7d") == true, "\(messages["retry.stall_timeout"] ?? "")")
         #expect(messages["curriculum[0].advance_when"] == "needs at_least or at_most (or both)")
         #expect(messages["curriculum[2].name"] == "is required")
         #expect(messages["depends_on[0]"]?.hasPrefix("must be a job id") == true)

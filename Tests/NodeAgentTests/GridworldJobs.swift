@@ -28,11 +28,11 @@ enum GridworldJobs {
     }
 
     /// A health checker in this process that calls a node lost after 2 s without beats (agents
-    /// beating every 0.5 s: give them `fastBeat`) and a run stalled after `stallTimeoutSeconds`.
-    static func healthChecker(_ env: RuntimeTestEnvironment, stallTimeoutSeconds: Double = 600) -> BackgroundLoop {
+    /// beating every 0.5 s: give them `fastBeat`); runs stall after the default 600 s unless their
+    /// job says otherwise (`retry.stall_timeout`).
+    static func healthChecker(_ env: RuntimeTestEnvironment) -> BackgroundLoop {
         let monitor = HealthMonitor(
-            settings: HealthSettings(
-                heartbeatSeconds: 0.5, lostAfterMissed: 4, stallTimeoutSeconds: stallTimeoutSeconds, interval: .milliseconds(300)),
+            settings: HealthSettings(heartbeatSeconds: 0.5, lostAfterMissed: 4, interval: .milliseconds(300)),
             pool: env.pool, topology: env.topology, logger: Logger(label: "health"))
         return BackgroundLoop { monitor.task.run($0) }
     }

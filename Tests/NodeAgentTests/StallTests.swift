@@ -11,7 +11,7 @@ import Testing
 /// until its retry policy runs out; then it fails for good with the history of its attempts.
 @Suite("Health: stalled runs are restarted, then the job fails with its attempt history")
 struct StallTests {
-    @Test("A silent program: job.stalled, restarted once (max_attempts 2), then job.failed listing both attempts")
+    @Test("A silent program past its own stall timeout: job.stalled, restarted once (max_attempts 2), then job.failed listing both attempts")
     func stalledJobIsRetriedThenFails() throws {
         let world = try AdmissionWorld()
         defer { world.close() }
@@ -26,12 +26,13 @@ struct StallTests {
             .add(pool: "sim", flavor: "cpu", count: 1, shape: .init(gpus: 0, cpu: 16, memoryGiB: 64))
         let pipeline = try RunLifecycleTests.Pipeline(world: world, nodes: nodes, agentEnvironment: [nodes[0]: GridworldJobs.fastBeat])
         defer { pipeline.stop() }
-        let health = GridworldJobs.healthChecker(env, stallTimeoutSeconds: 2)
+        // The checker's default stall timeout is 600 s: the job's own 5 s is the one that applies.
+        let health = GridworldJobs.healthChecker(env)
         defer { _ = health.stopAndJoin() }
 
         let body = AdmissionWorld.body([
             "tenant": "acme", "agent": "hang@1", "max_runtime": "10m", "idempotency_key": "hang-1",
-            "retry": ["max_attempts": 2, "backoff": "0s", "retry_on": ["stalled"]],
+            "retry": ["max_attempts": 2, "backoff": "0s", "retry_on": ["stalled"], "stall_timeout": "5s"],
         ])
         try world.client().publish([SubmissionClient.Request(body: body, idempotencyKey: "hang-1", priority: .normal)], withReplies: false)
         #expect(try eventually(timeout: .seconds(60)) { try env.count("SELECT count(*) FROM events WHERE type = 'job.failed'") == 1 })

@@ -63,8 +63,9 @@ let package = Package(
         // The scheduling decision: a pure function of cluster state, pending jobs and policy.
         .target(name: "Scheduling"),
         .executableTarget(name: "scheduler-bench", dependencies: ["Scheduling"]),
-        // The preemption decision: which running jobs to stop so a job fits, at least cost. Pure, no dependencies.
-        .target(name: "Preemption"),
+        // The preemption decision: which running jobs to stop so a job fits, at least cost. Pure, like Scheduling,
+        // whose resource and class types it shares.
+        .target(name: "Preemption", dependencies: ["Scheduling"]),
         // The end-to-end benchmark (`make bench`): the real pipeline, measured from PostgreSQL and /proc.
         .executableTarget(
             name: "e2e-bench",
@@ -89,7 +90,9 @@ let package = Package(
         // The preemption worker's slice: which running jobs to stop for a waiting one, and asking for it.
         .target(
             name: "PreemptionWorker",
-            dependencies: ["Preemption", "AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "Preemption", "Scheduling", "AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "preemption",
             dependencies: ["PreemptionWorker", "AgentRuntime", "AgentCore", .product(name: "Logging", package: "swift-log")]),
@@ -113,7 +116,7 @@ let package = Package(
             path: "Tests/AgentTestSupport"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
-        .testTarget(name: "PreemptionTests", dependencies: ["Preemption"]),
+        .testTarget(name: "PreemptionTests", dependencies: ["Preemption", "Scheduling"]),
         .testTarget(
             name: "SchedulerWorkerTests",
             dependencies: ["SchedulerWorker", "Scheduling", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport"]),
@@ -128,7 +131,8 @@ let package = Package(
             ],
             exclude: ["fake_cluster.py"]),
         .testTarget(
-            name: "KubernetesBackendTests", dependencies: ["KubernetesBackend", "AgentCore", .product(name: "Yams", package: "Yams")],
+            name: "KubernetesBackendTests",
+            dependencies: ["KubernetesBackend", "AgentCore", "AgentTestSupport", .product(name: "Yams", package: "Yams")],
             exclude: ["fake_apiserver.py", "validate_manifests.py"]),
         .testTarget(
             name: "AgentRuntimeTests", dependencies: ["AgentRuntime", "AgentCore", "DemoLedger", "AMQP", "Postgres", "AgentTestSupport"]),

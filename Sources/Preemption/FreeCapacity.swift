@@ -1,3 +1,5 @@
+import Scheduling
+
 /// The placeable nodes of the preemptor's flavor, what stopping jobs would free on each, and how
 /// many of the preemptor's replicas each could then take, kept current as jobs are added to and
 /// removed from the stopped set (a change touches only the stopped job's nodes).

@@ -1,73 +1,18 @@
-// The plain values the preemption decision is made from. No I/O and no dependencies at all (not even
-// Foundation): times are Unix seconds as `Double`, job ids are strings. The scheduler worker builds
-// these from the same rows it schedules from; tests build them directly; an audit can replay a
-// decision from the event log.
+// The plain values the preemption decision is made from. No I/O: times are Unix seconds as
+// `Double`, job ids are strings. The scheduler worker builds these from the same rows it schedules
+// from; tests build them directly; an audit can replay a decision from the event log.
 //
-// `Resources` and `PriorityClass` copy `Scheduling.ResourceVector` and `Scheduling.SchedulingClass`
-// (same fields, same raw values) under other names, so a file importing both modules needs no
-// qualification for them. `RunningJob` shares its name with `Scheduling.RunningJob`: a file importing
-// both writes `Preemption.RunningJob`.
+// Resources and priority classes are the scheduling model's own (`Scheduling` is pure too), under
+// the names this module's callers use. `RunningJob` shares its name with `Scheduling.RunningJob`:
+// a file importing both modules writes `Preemption.RunningJob`.
+
+import Scheduling
 
 /// Resources of one replica, or free/total capacity of a node.
-public struct Resources: Sendable, Hashable {
-    public var gpus: Int
-    public var cpu: Int
-    public var memoryGiB: Int
+public typealias Resources = ResourceVector
 
-    public init(gpus: Int, cpu: Int, memoryGiB: Int) {
-        self.gpus = gpus
-        self.cpu = cpu
-        self.memoryGiB = memoryGiB
-    }
-
-    public static let zero = Resources(gpus: 0, cpu: 0, memoryGiB: 0)
-
-    /// Every component fits in `other`.
-    public func fits(in other: Resources) -> Bool {
-        gpus <= other.gpus && cpu <= other.cpu && memoryGiB <= other.memoryGiB
-    }
-
-    public static func + (lhs: Resources, rhs: Resources) -> Resources {
-        Resources(gpus: lhs.gpus + rhs.gpus, cpu: lhs.cpu + rhs.cpu, memoryGiB: lhs.memoryGiB + rhs.memoryGiB)
-    }
-
-    public static func - (lhs: Resources, rhs: Resources) -> Resources {
-        Resources(gpus: lhs.gpus - rhs.gpus, cpu: lhs.cpu - rhs.cpu, memoryGiB: lhs.memoryGiB - rhs.memoryGiB)
-    }
-
-    public static func * (lhs: Resources, rhs: Int) -> Resources {
-        Resources(gpus: lhs.gpus * rhs, cpu: lhs.cpu * rhs, memoryGiB: lhs.memoryGiB * rhs)
-    }
-}
-
-/// Priority classes; raw values are ranks (higher is more important), as in `Scheduling.SchedulingClass`.
-public enum PriorityClass: Int, Sendable, Hashable, CaseIterable, Comparable {
-    case batch = 0
-    case low, normal, high, critical
-
-    public static func < (lhs: PriorityClass, rhs: PriorityClass) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init?(name: String) {
-        switch name {
-        case "batch": self = .batch
-        case "low": self = .low
-        case "normal": self = .normal
-        case "high": self = .high
-        case "critical": self = .critical
-        default: return nil
-        }
-    }
-
-    public var name: String {
-        switch self {
-        case .batch: "batch"
-        case .low: "low"
-        case .normal: "normal"
-        case .high: "high"
-        case .critical: "critical"
-        }
-    }
-}
+/// Priority classes; raw values are ranks (higher is more important).
+public typealias PriorityClass = SchedulingClass
 
 /// A node of one flavor and what is free on it now.
 public struct PreemptionNode: Sendable, Hashable {

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import Preemption
+import Scheduling
 
 /// What the preemption decision is made from, read from the scheduler's and the node agents'
 /// slices (read only), and the preemption worker's own record of what it asked for.

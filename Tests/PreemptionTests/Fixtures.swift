@@ -1,4 +1,5 @@
 import Preemption
+import Scheduling
 
 /// Small hand-made clusters and jobs. `now` is Unix second 1,800,000,000 (2027-01-15T08:00:00Z);
 /// times are seconds from it. Nodes default to 8 GPUs, 96 cores, 384 GiB of gpu-v100 in zone z1, and
@@ -15,7 +16,7 @@ enum Fixture {
     }
 
     /// The nodes with what `running` (and `otherUse`, by node id) takes off their free capacity.
-    static func cluster(_ nodes: [PreemptionNode], running: [RunningJob], otherUse: [String: Resources] = [:]) -> [PreemptionNode] {
+    static func cluster(_ nodes: [PreemptionNode], running: [Preemption.RunningJob], otherUse: [String: Resources] = [:]) -> [PreemptionNode] {
         nodes.map { node in
             var node = node
             for job in running { for id in job.nodes where id == node.id { node.free = node.free - job.perReplica } }
@@ -29,8 +30,8 @@ enum Fixture {
         _ id: String, tenant: String = "beta", _ priorityClass: PriorityClass = .low, flavor: String = "gpu-v100", gpus: Int = 8,
         cpu: Int = 8, memory: Int = 64, nodes: [String], started: Double = -3_600, checkpoint: Double? = nil, price: Double = 2,
         borrowing: Bool = false
-    ) -> RunningJob {
-        RunningJob(
+    ) -> Preemption.RunningJob {
+        Preemption.RunningJob(
             id: id, tenant: tenant, priorityClass: priorityClass, flavor: flavor,
             perReplica: Resources(gpus: gpus, cpu: cpu, memoryGiB: memory),
             nodes: nodes, startedAt: now + started, lastCheckpointAt: checkpoint.map { now + $0 }, pricePerUnitHour: price,
@@ -53,7 +54,7 @@ enum Fixture {
 
     /// Chooses for `request` on `nodes` less what `running` (and `otherUse`) takes.
     static func choose(
-        _ request: PreemptionRequest, nodes: [PreemptionNode], running: [RunningJob], otherUse: [String: Resources] = [:],
+        _ request: PreemptionRequest, nodes: [PreemptionNode], running: [Preemption.RunningJob], otherUse: [String: Resources] = [:],
         alreadyPreempting: Set<String> = [], policy: PreemptionPolicy = policy()
     ) -> PreemptionDecision {
         VictimSelection.choose(

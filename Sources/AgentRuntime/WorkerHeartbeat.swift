@@ -37,8 +37,7 @@ struct WorkerHeartbeat {
             } catch {
                 logger.warning("worker heartbeat failed", metadata: ["error": "\(error)"])
             }
-            let end = ContinuousClock.now + interval
-            while !stop.isRequested, ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.05) }
+            stop.sleep(interval)
         }
         guard registered else { return }
         do {

@@ -36,8 +36,7 @@ public struct HealthMonitor: Sendable {
             for (name, check) in [("nodes", checkNodes), ("stalls", checkStalls), ("workers", checkWorkers)] as [(String, () throws -> Void)] {
                 do { try check() } catch { logger.warning("health check failed", metadata: ["check": "\(name)", "error": "\(error)"]) }
             }
-            let end = ContinuousClock.now + settings.interval
-            while !stop.isRequested, ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.05) }
+            stop.sleep(settings.interval)
         }
     }
 

@@ -36,11 +36,11 @@ public final class NodeHeartbeat: Sendable {
                 break
             } catch {
                 logger.error("could not register the node; retrying", metadata: ["error": "\(error)"])
-                sleep(.seconds(1), unless: stop)
+                stop.sleep(.seconds(1))
             }
         }
         while !stop.isRequested {
-            sleep(settings.heartbeatInterval, unless: stop)
+            stop.sleep(settings.heartbeatInterval)
             guard !stop.isRequested else { break }
             do { try beat() } catch { logger.warning("heartbeat failed", metadata: ["error": "\(error)"]) }
         }
@@ -89,10 +89,5 @@ public final class NodeHeartbeat: Sendable {
             logger.error(
                 "another node agent took over this node; this one should stop", metadata: ["node": "\(settings.nodeID)", "instance": "\(instance)"])
         }
-    }
-
-    private func sleep(_ duration: Duration, unless stop: StopSignal) {
-        let end = ContinuousClock.now + duration
-        while !stop.isRequested, ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.05) }
     }
 }

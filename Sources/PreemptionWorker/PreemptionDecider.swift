@@ -91,8 +91,7 @@ public struct PreemptionDecider: Sendable {
                 } catch {
                     logger.warning("preemption round failed", metadata: ["error": "\(error)"])
                 }
-                let end = ContinuousClock.now + settings.interval
-                while !stop.isRequested, ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.05) }
+                stop.sleep(settings.interval)
             }
         }
     }

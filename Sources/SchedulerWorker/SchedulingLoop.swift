@@ -66,7 +66,7 @@ public final class SchedulingLoop: Sendable {
                 if !election.isLeader { _ = try election.tryAcquire() }
                 metrics.leader.set(election.isLeader ? 1 : 0)
                 guard election.isLeader, let epoch = election.epoch else {
-                    sleepUnlessStopped(settings.takeoverInterval, stop)
+                    stop.sleep(settings.takeoverInterval)
                     continue
                 }
                 if listener == nil || listener?.isBroken == true {
@@ -96,7 +96,7 @@ public final class SchedulingLoop: Sendable {
                 logger.warning("scheduling round failed; retrying", metadata: ["error": "\(error)"])
                 listener = nil
                 election.checkSession()
-                sleepUnlessStopped(backoff.next(), stop)
+                stop.sleep(backoff.next())
             }
         }
         election.resign()
@@ -205,11 +205,6 @@ public final class SchedulingLoop: Sendable {
         let policy = try SchedulerStore.policy(now: now, agingInterval: settings.agingInterval, in: db)
         cachedPolicy.withLock { $0 = (policy, clock) }
         return policy
-    }
-
-    private func sleepUnlessStopped(_ duration: Duration, _ stop: StopSignal) {
-        let deadline = ContinuousClock.now + duration
-        while !stop.isRequested, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
     }
 }
 

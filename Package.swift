@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "node-agent", targets: ["node-agent"]),
         .executable(name: "health-checker", targets: ["health-checker"]),
         .executable(name: "preemption", targets: ["preemption"]),
+        .executable(name: "cost-accountant", targets: ["cost-accountant"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -50,8 +51,8 @@ let package = Package(
         .target(
             name: "AgentCLI",
             dependencies: [
-                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission", "SchedulerWorker", "NodeAgent", "HealthChecker",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AgentCore", "AgentRuntime", "AMQP", "Postgres", "Admission", "SchedulerWorker", "NodeAgent", "HealthChecker", "CostAccountant",
+                "CostAccounting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -101,6 +102,14 @@ let package = Package(
         .target(name: "HealthChecker", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "health-checker", dependencies: ["HealthChecker", "AgentRuntime", "AgentCore"]),
 
+        // Metering and budgets as pure functions (intervals by day, rates, thresholds), and the cost
+        // accountant's slice: the ledger, reservations released, budget states.
+        .target(name: "CostAccounting"),
+        .target(
+            name: "CostAccountant",
+            dependencies: ["CostAccounting", "AgentRuntime", "AgentCore", "AMQP", "Postgres", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "cost-accountant", dependencies: ["CostAccountant", "AgentRuntime", "AgentCore"]),
+
         // The Kubernetes backend: a placement as a batch/v1 Job, created through the API over libcurl
         // (libcurl4-openssl-dev; CCurl wraps the variadic curl_easy_setopt).
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
@@ -117,6 +126,7 @@ let package = Package(
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "PreemptionTests", dependencies: ["Preemption", "Scheduling"]),
+        .testTarget(name: "CostAccountingTests", dependencies: ["CostAccounting"]),
         .testTarget(
             name: "SchedulerWorkerTests",
             dependencies: ["SchedulerWorker", "Scheduling", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport"]),
@@ -127,7 +137,7 @@ let package = Package(
             name: "NodeAgentTests",
             dependencies: [
                 "NodeAgent", "SchedulerWorker", "Admission", "AgentRuntime", "AgentCore", "AMQP", "Postgres", "AgentTestSupport",
-                "HealthChecker", "PreemptionWorker",
+                "HealthChecker", "PreemptionWorker", "CostAccountant", "CostAccounting",
             ],
             exclude: ["fake_cluster.py"]),
         .testTarget(

@@ -12,7 +12,9 @@ enum AdmissionStore {
         var key: String
     }
 
-    /// What a decision needs to know about a tenant, read once per batch.
+    /// What a decision needs to know about a tenant, read once per batch. Reserved: committed
+    /// money, i.e. metered cost plus what admitted jobs still hold back (their projected cost less
+    /// what the cost accountant metered in its place).
     struct TenantState {
         var record: TenantRecord
         var cohortNominal: [String: Int]
@@ -73,8 +75,12 @@ enum AdmissionStore {
                                  FROM tenant_quotas q JOIN tenants peer ON peer.name = q.tenant
                                  WHERE peer.cohort = t.cohort AND peer.name <> t.name AND peer.active
                                  GROUP BY q.flavor) c), '{}')::text,
-                   coalesce((SELECT reserved FROM tenant_spend WHERE tenant = t.name AND period = $2), 0),
+                   -- committed: what admitted jobs reserved, less what the cost accountant released of it, plus
+                   -- what it metered (cost_spend, read only)
+                   coalesce((SELECT reserved FROM tenant_spend WHERE tenant = t.name AND period = $2), 0)
+                     + coalesce((SELECT metered - released FROM cost_spend WHERE tenant = t.name AND period = $2), 0),
                    coalesce((SELECT reserved FROM tenant_spend WHERE tenant = t.name AND period = 'total'), 0)
+                     + coalesce((SELECT metered - released FROM cost_spend WHERE tenant = t.name AND period = 'total'), 0)
             FROM tenants t WHERE t.name = ANY($1::text[])
             """, [names, budgetPeriod(now)])
         var tenants: [String: TenantState] = [:]

@@ -65,18 +65,35 @@ public struct Registry: Sendable {
         }
     }
 
-    /// Sets both budgets; nil means no limit.
-    public func setBudget(tenant: String, monthly: Decimal?, total: Decimal?) throws {
+    /// What happens to a tenant's jobs once it spent a budget: stopped at their next checkpoint
+    /// (and held until it has budget again), or kept running preemptible by other tenants' jobs.
+    public enum OverBudgetPolicy: String, Sendable, CaseIterable {
+        case stop, downgrade
+    }
+
+    /// Sets both budgets (nil means no limit) and, when given, the warning threshold (percent of a
+    /// budget spent) and the over-budget policy; the cost accountant checks the tenant at once.
+    public func setBudget(
+        tenant: String, monthly: Decimal?, total: Decimal?, warnAtPercent: Decimal? = nil, overBudget: OverBudgetPolicy? = nil
+    ) throws {
         try checkBudgets(monthly, total)
-        try record(
-            "tenant.budget_set", tenant: tenant,
-            payload: [
-                "monthly_budget": monthly.map { .string($0.moneyText) } ?? .null,
-                "total_budget": total.map { .string($0.moneyText) } ?? .null,
-            ]
-        ) { db in
+        if let warnAtPercent {
+            try RegistryError.check(warnAtPercent > 0 && warnAtPercent <= 100, field: "warn-at", "must be a percentage above 0 and at most 100, got \(warnAtPercent)")
+        }
+        var payload: [String: JSONValue] = [
+            "monthly_budget": monthly.map { .string($0.moneyText) } ?? .null,
+            "total_budget": total.map { .string($0.moneyText) } ?? .null,
+        ]
+        if let warnAtPercent { payload["warning_percent"] = .number(NSDecimalNumber(decimal: warnAtPercent).doubleValue) }
+        if let overBudget { payload["over_budget"] = .string(overBudget.rawValue) }
+        try record("tenant.budget_set", tenant: tenant, payload: payload) { db in
             try requireTenant(tenant, db)
-            try db.query("UPDATE tenants SET monthly_budget = $2, total_budget = $3 WHERE name = $1", [tenant, monthly, total])
+            try db.query(
+                """
+                UPDATE tenants SET monthly_budget = $2, total_budget = $3, budget_warning_percent = coalesce($4, budget_warning_percent),
+                                   over_budget = coalesce($5, over_budget)
+                WHERE name = $1
+                """, [tenant, monthly, total, warnAtPercent, overBudget?.rawValue])
         }
     }
 

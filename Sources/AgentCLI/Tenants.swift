@@ -45,10 +45,29 @@ struct Tenants: ParsableCommand {
         @Argument(help: "Tenant.") var name: String
         @Option(help: "Monthly budget.") var monthly: Decimal?
         @Option(help: "Total budget.") var total: Decimal?
+        @Option(help: "Warn (budget.warning) when this percentage of a budget is spent (default 80; unchanged if omitted).")
+        var warnAt: Decimal?
+        @Option(
+            help: ArgumentHelp(
+                "Once a budget is spent: stop (its jobs stop at their next checkpoint and wait) or downgrade (they run on, preemptible by other tenants' jobs). Unchanged if omitted; default stop.",
+                valueName: "stop|downgrade"))
+        var overBudget: String?
 
         func run() throws {
-            try options.withRegistry { registry in try registry.setBudget(tenant: name, monthly: monthly, total: total) }
-            print("tenant \(name): monthly \(money(monthly)), total \(money(total))")
+            var policy: Registry.OverBudgetPolicy?
+            if let overBudget {
+                guard let value = Registry.OverBudgetPolicy(rawValue: overBudget) else {
+                    throw ValidationError("--over-budget must be stop or downgrade, got \(overBudget)")
+                }
+                policy = value
+            }
+            try options.withRegistry { registry in
+                try registry.setBudget(tenant: name, monthly: monthly, total: total, warnAtPercent: warnAt, overBudget: policy)
+            }
+            var line = "tenant \(name): monthly \(money(monthly)), total \(money(total))"
+            if let warnAt { line += ", warn at \(warnAt)%" }
+            if let policy { line += ", over budget: \(policy.rawValue)" }
+            print(line)
         }
     }
 

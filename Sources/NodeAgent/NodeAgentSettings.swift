@@ -5,7 +5,8 @@ import Foundation
 /// `AGENTMGR_NODE_WORKDIR` (default `.data/node-agent/<node>`),
 /// `AGENTMGR_NODE_ADDRESS` (how peers reach this node; default the node id) and
 /// `AGENTMGR_NODE_PEER_ADDRESS` (one address for every node: nodes simulated on one machine),
-/// `AGENTMGR_HEARTBEAT_SECONDS` (default 5) and the node's capacity (`NodeCapacity`).
+/// `AGENTMGR_HEARTBEAT_SECONDS` (default 5), `AGENTMGR_USAGE_SECONDS` (how often it reports its
+/// running runs for metering, `node.usage`; default 30) and the node's capacity (`NodeCapacity`).
 public struct NodeAgentSettings: Sendable {
     public var nodeID: String
     /// What it registers at start (nil: the node was added by an operator).
@@ -18,12 +19,15 @@ public struct NodeAgentSettings: Sendable {
     /// At most one `job.progress` event per run this often (every checkpoint is an event).
     public var progressInterval: Duration
     public var pollInterval: Duration
+    /// How often the running runs are reported to the cost accountant (`node.usage`).
+    public var usageInterval: Duration
 
     public init(
         nodeID: String, workDirectory: String? = nil, peerAddress: String? = nil, gracePeriod: Duration = .seconds(10),
         progressInterval: Duration = .seconds(2), pollInterval: Duration = .milliseconds(200), capacity: NodeCapacity? = nil,
-        heartbeatInterval: Duration = .seconds(5)
+        heartbeatInterval: Duration = .seconds(5), usageInterval: Duration = .seconds(30)
     ) {
+        self.usageInterval = usageInterval
         self.nodeID = nodeID
         self.capacity = capacity
         self.heartbeatInterval = heartbeatInterval
@@ -48,10 +52,18 @@ public struct NodeAgentSettings: Sendable {
             }
             heartbeat = .milliseconds(Int(seconds * 1000))
         }
+        var usage = Duration.seconds(30)
+        if let raw = environment["AGENTMGR_USAGE_SECONDS"], !raw.isEmpty {
+            guard let seconds = Double(raw), seconds >= 0.1, seconds <= 3600 else {
+                throw NodeAgentError("AGENTMGR_USAGE_SECONDS must be a number of seconds from 0.1 to 3600, got \(raw)")
+            }
+            usage = .milliseconds(Int(seconds * 1000))
+        }
         return NodeAgentSettings(
             nodeID: node, workDirectory: environment["AGENTMGR_NODE_WORKDIR"].flatMap { $0.isEmpty ? nil : $0 },
             peerAddress: environment["AGENTMGR_NODE_PEER_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 },
-            capacity: try NodeCapacity.fromEnvironment(environment), heartbeatInterval: heartbeat)
+            capacity: try NodeCapacity.fromEnvironment(environment), heartbeatInterval: heartbeat,
+            usageInterval: usage)
     }
 
     func address(of node: String) -> String { peerAddress ?? node }

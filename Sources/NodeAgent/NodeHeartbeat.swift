@@ -8,14 +8,18 @@ import Postgres
 /// `node_agents` (a new instance id) and, when it has a capacity, emits `node.registered` for the
 /// scheduler in the same transaction; then every `heartbeatInterval` it stamps `heartbeat_at` and
 /// how many runs it has running. If another agent took the node over since, it says so loudly
-/// (two agents must not run one node's work; fencing is the health checker's).
-public final class NodeHeartbeat: Sendable {
+/// (two agents must not run one node's work; fencing is the health checker's). Every
+/// `usageInterval` it also reports its running runs (`node.usage`): the cost accountant meters a
+/// run up to the last report that saw it, should its end never be heard of.
+public final class NodeHeartbeat: @unchecked Sendable {
     let settings: NodeAgentSettings
     let pool: PostgresPool
     let topology: Topology
     let logger: Logger
     let backend: String
     public let instance = UUID()
+    /// Only the heartbeat's thread touches it.
+    private var lastUsageReport: ContinuousClock.Instant?
 
     public init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, backend: String = "local", logger: Logger) {
         self.settings = settings
@@ -43,6 +47,12 @@ public final class NodeHeartbeat: Sendable {
             stop.sleep(settings.heartbeatInterval)
             guard !stop.isRequested else { break }
             do { try beat() } catch { logger.warning("heartbeat failed", metadata: ["error": "\(error)"]) }
+            if lastUsageReport.map({ ContinuousClock.now - $0 >= settings.usageInterval }) ?? true {
+                do {
+                    try reportUsage()
+                    lastUsageReport = .now
+                } catch { logger.warning("usage report failed", metadata: ["error": "\(error)"]) }
+            }
         }
         do {
             try pool.withConnection {
@@ -88,6 +98,27 @@ public final class NodeHeartbeat: Sendable {
         if updated == 0 {
             logger.error(
                 "another node agent took over this node; this one should stop", metadata: ["node": "\(settings.nodeID)", "instance": "\(instance)"])
+        }
+    }
+
+    /// `node.usage`: the runs running here now, with their start (nothing when none runs).
+    func reportUsage() throws {
+        try pool.transaction { db in
+            let runs = try RunStore.runningUsage(node: settings.nodeID, in: db)
+            guard !runs.isEmpty else { return }
+            let event = EventEnvelope(
+                type: "node.usage", producer: PlacementHandler.workerName, subjects: ["node": settings.nodeID],
+                payload: [
+                    "node": .string(settings.nodeID),
+                    "runs": .array(
+                        runs.map {
+                            .object([
+                                "run_id": .string($0.runID.uuidString.lowercased()), "job_id": .string($0.jobID.uuidString.lowercased()),
+                                "started_at": .string(ISO8601.string(from: $0.startedAt)),
+                            ])
+                        }),
+                ])
+            try EventRecorder.append([(event, nil)], topology: topology, in: db)
         }
     }
 }

@@ -30,7 +30,8 @@ public struct PlacementHandler: MessageHandler {
     /// `job.scheduled` starts a job's first stage; `job.stage_advanced` (from the node agent of
     /// its rank 0) the next stage of its curriculum, on the same nodes; `job.finished` (likewise)
     /// stops what still runs of the job here; `job.rolled_back` (the scheduler, after agentctl jobs
-    /// rollback) stops them and starts the new attempt from the chosen checkpoint.
+    /// rollback) stops them and starts the new attempt from the chosen checkpoint;
+    /// `budget.exceeded` (the cost accountant) stops the tenant's jobs at their next checkpoint.
     public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
         if event.type == "job.rolled_back" {
             try rollback(event, context: context)
@@ -38,6 +39,10 @@ public struct PlacementHandler: MessageHandler {
         }
         if event.type == "job.requeued" || event.type == "job.preemption_requested" || event.type == "job.failed" {
             try stopAttempt(event, context: context)
+            return
+        }
+        if event.type == "budget.exceeded" {
+            try stopOverBudget(event, context: context)
             return
         }
         if event.type == "job.finished" {
@@ -149,6 +154,28 @@ public struct PlacementHandler: MessageHandler {
                         "job_id": .string(jobText.lowercased()), "run_id": .string(run.runID.uuidString.lowercased()),
                         "rank": .number(Double(run.rank)), "outcome": .string(reason), "reason": "stopped before it started",
                         "attempt": .number(Double(attempt)),
+                    ]))
+        }
+    }
+
+    /// `budget.exceeded` (the cost accountant, policy `stop`): the tenant's jobs here stop after
+    /// their next checkpoint and end `budget_exceeded`; runs not yet started end at once.
+    private func stopOverBudget(_ event: EventEnvelope, context: HandlerContext) throws {
+        guard case .string(let tenant)? = event.payload["tenant"] ?? event.tenant.map(JSONValue.string) else {
+            throw MalformedMessage("budget.exceeded needs a tenant")
+        }
+        guard event.payload["policy"] == nil || event.payload["policy"] == .string("stop") else { return }  // downgrade: the scheduler's
+        stopHint.poke()
+        for run in try RunStore.requestBudgetStop(tenant: tenant, node: nodeID, in: context.db) {
+            let job = run.jobID.uuidString.lowercased()
+            try context.emit(
+                EventEnvelope(
+                    type: run.rank == 0 ? "job.finished" : "run.finished", producer: Self.workerName, tenant: tenant,
+                    subjects: ["job": job, "run": run.runID.uuidString.lowercased(), "node": nodeID], correlationID: run.jobID,
+                    payload: [
+                        "job_id": .string(job), "run_id": .string(run.runID.uuidString.lowercased()), "rank": .number(Double(run.rank)),
+                        "outcome": "budget_exceeded", "reason": .string("tenant \(tenant) has spent its budget; stopped before it started"),
+                        "attempt": .number(Double(run.attempt)),
                     ]))
         }
     }

@@ -25,6 +25,9 @@ enum RunStore {
         var cpu: Int
         var memoryGiB: Int
         var curriculum: [CurriculumStep]
+        var checkpointIntervalSeconds: Int?
+        /// Its tenant spent its budget and the scheduler holds its jobs (policy `stop`).
+        var budgetHeld: Bool
     }
 
     /// A run's id follows from what it is (job, attempt, stage, rank): every node's agent knows
@@ -80,7 +83,9 @@ enum RunStore {
     static func launchInfo(jobID: UUID, in db: PostgresConnection) throws -> LaunchInfo? {
         try db.query(
             """
-            SELECT j.tenant, v.command, v.image, j.max_runtime_seconds, j.curriculum::text, j.gpus, j.cpu, j.memory_gib
+            SELECT j.tenant, v.command, v.image, j.max_runtime_seconds, j.curriculum::text, j.gpus, j.cpu, j.memory_gib,
+                   j.checkpoint_interval_seconds,
+                   EXISTS (SELECT 1 FROM sched_budget_holds h WHERE h.tenant = j.tenant AND h.policy = 'stop')
             FROM jobs j JOIN agent_versions v ON v.tenant = j.tenant AND v.agent = j.agent AND v.version = j.agent_version
             WHERE j.id = $1
             """, [jobID]
@@ -88,7 +93,8 @@ enum RunStore {
             LaunchInfo(
                 tenant: try $0.decode(0), command: try $0.decodeIfPresent(1, as: String.self), image: try $0.decodeIfPresent(2, as: String.self),
                 maxRuntimeSeconds: try $0.decode(3), gpus: try $0.decode(5), cpu: try $0.decode(6), memoryGiB: try $0.decode(7),
-                curriculum: try CurriculumStep.list(from: JSONValue.parse(Data(try $0.decode(4, as: String.self).utf8))))
+                curriculum: try CurriculumStep.list(from: JSONValue.parse(Data(try $0.decode(4, as: String.self).utf8))),
+                checkpointIntervalSeconds: try $0.decodeIfPresent(8, as: Int.self), budgetHeld: try $0.decode(9))
         }
     }
 
@@ -101,14 +107,15 @@ enum RunStore {
     }
 
     static func markRunning(
-        _ runID: UUID, pid: Int32?, command: String, logPath: String, checkpointDir: String, resumedFrom: String?, in db: PostgresConnection
+        _ runID: UUID, pid: Int32?, command: String, logPath: String, checkpointDir: String, resumedFrom: String?, startedAt: Date,
+        in db: PostgresConnection
     ) throws {
         try db.query(
             """
             UPDATE runs SET state = 'running', pid = $2, command = $3, log_path = $4, checkpoint_dir = $5, resumed_from = $6,
-                            started_at = now(), progress_at = now()
+                            started_at = $7, progress_at = now()
             WHERE run_id = $1
-            """, [runID, pid.map(Int.init), command, logPath, checkpointDir, resumedFrom])
+            """, [runID, pid.map(Int.init), command, logPath, checkpointDir, resumedFrom, startedAt])
     }
 
     static func recordProgress(_ runID: UUID, step: Int64, metrics: [String: Double], in db: PostgresConnection) throws {
@@ -225,6 +232,34 @@ enum RunStore {
             RETURNING run_id, rank
             """, [jobID, node, attempts.lowerBound, attempts.upperBound, reason]
         ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: Int.self)) }
+    }
+
+    /// The tenant spent its budget (budget.exceeded, policy `stop`): its jobs' rank-0 runs here stop
+    /// at their next checkpoint (their other ranks stop with the job); runs not yet started end at
+    /// once. Returns those (for their events).
+    static func requestBudgetStop(tenant: String, node: String, in db: PostgresConnection) throws -> [(
+        runID: UUID, jobID: UUID, rank: Int, attempt: Int
+    )] {
+        try db.query(
+            """
+            UPDATE runs r SET stop_requested = true, stop_reason = 'budget_exceeded' FROM jobs j
+            WHERE r.node_id = $1 AND j.id = r.job_id AND j.tenant = $2 AND r.state = 'running' AND r.rank = 0 AND NOT r.stop_requested
+            """, [node, tenant])
+        return try db.query(
+            """
+            UPDATE runs r SET state = 'stopped', stop_reason = 'budget_exceeded', finished_at = now() FROM jobs j
+            WHERE r.node_id = $1 AND j.id = r.job_id AND j.tenant = $2 AND r.state = 'starting'
+            RETURNING r.run_id, r.job_id, r.rank, r.attempt
+            """, [node, tenant]
+        ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: UUID.self), try $0.decode(2, as: Int.self), try $0.decode(3, as: Int.self)) }
+    }
+
+    /// This node's running runs and when they started (the usage heartbeat).
+    static func runningUsage(node: String, in db: PostgresConnection) throws -> [(runID: UUID, jobID: UUID, startedAt: Date)] {
+        try db.query(
+            "SELECT run_id, job_id, started_at FROM runs WHERE node_id = $1 AND state = 'running' AND started_at IS NOT NULL ORDER BY run_id",
+            [node]
+        ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: UUID.self), try $0.decode(2, as: Date.self)) }
     }
 
     /// The curriculum stage to run when a job starts again after a requeue: that of the run that

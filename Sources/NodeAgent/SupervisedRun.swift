@@ -31,6 +31,11 @@ struct SupervisedRun {
     var supersededOutcome: String?
     /// The preemption worker stopped it: it ends `preempted` (the scheduler requeues the job).
     var preempted = false
+    /// Its tenant spent its budget: it stops after its next checkpoint, or at this instant if none
+    /// comes (`budgetStopBy`), and ends `budget_exceeded` (the job's end: not retried).
+    var budgetStopBy: ContinuousClock.Instant?
+    var budgetStopped = false
+    var checkpointIntervalSeconds: Int?
     var lastReportAt: ContinuousClock.Instant?
     var progress: (step: Int64, metrics: [String: Double])?
     var checkpoints: [(step: Int64, uri: String, metrics: [String: Double])] = []
@@ -97,6 +102,10 @@ struct SupervisedRun {
             change.ending = .init(state: "preempted", outcome: "preempted", exitCode: code, signal: nil)
         case .signalled(let signal) where preempted:
             change.ending = .init(state: "preempted", outcome: "preempted", exitCode: nil, signal: signal)
+        case .exited(let code) where budgetStopped:
+            change.ending = .init(state: "stopped", outcome: "budget_exceeded", exitCode: code, signal: nil)
+        case .signalled(let signal) where budgetStopped:
+            change.ending = .init(state: "stopped", outcome: "budget_exceeded", exitCode: nil, signal: signal)
         case .exited(let code) where stoppedWithJob:
             change.ending = .init(state: "stopped", outcome: "stopped_with_job", exitCode: code, signal: nil)
         case .signalled(let signal) where stoppedWithJob:

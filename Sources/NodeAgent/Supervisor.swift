@@ -112,6 +112,16 @@ public final class Supervisor: @unchecked Sendable {
         let environment = LaunchEnvironment(
             jobID: run.jobID, runID: run.runID, rank: run.rank, nodes: run.nodes, addresses: run.nodes.map(settings.address(of:)),
             checkpointDirectory: launcher.checkpointDirectory(jobID: run.jobID, local: checkpointDirectory), resumeFrom: resumeFrom, parameters: step?.parameters ?? .object([:]))
+        if info.budgetHeld {
+            // Placed before its tenant's budget was spent; the scheduler holds its jobs now.
+            try RunStore.finish(run.runID, state: "stopped", exitCode: nil, signal: nil, in: db)
+            return (
+                nil,
+                finishedEvent(
+                    run.jobID, run.runID, rank: run.rank, attempt: run.attempt, tenant: info.tenant, outcome: "budget_exceeded",
+                    reason: "tenant \(info.tenant) has spent its budget; the run was not started")
+            )
+        }
         let maxRuntime = step?.maxRuntimeSeconds ?? info.maxRuntimeSeconds
         let request = LaunchRequest(run: run, info: info, environment: environment, runDirectory: runDirectory, maxRuntimeSeconds: maxRuntime)
         let stdoutPath = request.stdoutPath
@@ -125,9 +135,10 @@ public final class Supervisor: @unchecked Sendable {
                 reason: refusal.description)
             return (nil, event)
         }
+        let startedAt = Date()
         try RunStore.markRunning(
             run.runID, pid: process.pid, command: launcher.describe(request), logPath: stdoutPath, checkpointDir: environment.checkpointDirectory,
-            resumedFrom: resumeFrom, in: db)
+            resumedFrom: resumeFrom, startedAt: startedAt, in: db)
         logger.info(
             "run started",
             metadata: [
@@ -141,6 +152,7 @@ public final class Supervisor: @unchecked Sendable {
         supervisedRun.stage = run.stage
         supervisedRun.attempt = run.attempt
         supervisedRun.curriculum = info.curriculum
+        supervisedRun.checkpointIntervalSeconds = info.checkpointIntervalSeconds
         let event = EventEnvelope(
             type: "job.started", producer: PlacementHandler.workerName, tenant: info.tenant,
             subjects: subjects(run.jobID, run.runID), correlationID: run.jobID,
@@ -149,7 +161,7 @@ public final class Supervisor: @unchecked Sendable {
                 "node": .string(settings.nodeID), "rank": .number(Double(run.rank)), "world_size": .number(Double(run.nodes.count)),
                 "resumed_from": resumeFrom.map(JSONValue.string) ?? .null, "stage": .number(Double(run.stage)),
                 "attempt": .number(Double(run.attempt)),
-                "stage_name": step.map { .string($0.name) } ?? .null,
+                "stage_name": step.map { .string($0.name) } ?? .null, "started_at": .string(ISO8601.string(from: startedAt)),
             ]))
         return (supervisedRun, event)
     }
@@ -169,6 +181,14 @@ public final class Supervisor: @unchecked Sendable {
         }
         for (id, reason) in stops {
             guard var run = supervised[id], run.terminateSentAt == nil else { continue }
+            if reason == "budget_exceeded" {
+                // Stop after its next checkpoint (one checkpoint interval and the grace period at most).
+                guard run.budgetStopBy == nil else { continue }
+                logger.info("tenant over budget; stopping the run after its next checkpoint", metadata: ["run_id": "\(id)"])
+                run.budgetStopBy = now + .seconds(run.checkpointIntervalSeconds ?? 0) + (run.checkpointIntervalSeconds == nil ? .zero : settings.gracePeriod)
+                supervised[id] = run
+                continue
+            }
             if reason != "job_ended" {
                 // A rollback, a requeue (superseded: its end is not the job's) or a preemption:
                 // SIGTERM now (a program can checkpoint), SIGKILL after the grace period.
@@ -204,7 +224,12 @@ public final class Supervisor: @unchecked Sendable {
                 case .success(let record)?: run.take(record)
                 }
             }
-            if run.terminateSentAt == nil, now >= run.deadline {
+            if run.terminateSentAt == nil, let stopBy = run.budgetStopBy, !run.checkpoints.isEmpty || now >= stopBy {
+                logger.info("stopping the run: its tenant is over budget", metadata: ["run_id": "\(id)", "checkpointed": "\(!run.checkpoints.isEmpty)"])
+                run.process.signal(SIGTERM)
+                run.terminateSentAt = now
+                run.budgetStopped = true
+            } else if run.terminateSentAt == nil, now >= run.deadline {
                 logger.warning("run exceeded its max runtime; stopping it", metadata: ["run_id": "\(id)"])
                 run.process.signal(SIGTERM)
                 run.terminateSentAt = now

@@ -53,11 +53,14 @@ public struct RunningJob: Sendable, Hashable {
     public var pricePerUnitHour: Double
     /// Its tenant holds more than its nominal quota of this flavor (it runs on borrowed quota).
     public var borrowing: Bool
+    /// Its tenant spent its budget and chose to keep running preemptible (policy `downgrade`).
+    public var overBudget: Bool
 
     public init(
         id: String, tenant: String, priorityClass: PriorityClass, flavor: String, perReplica: Resources, nodes: [String],
-        startedAt: Double, lastCheckpointAt: Double? = nil, pricePerUnitHour: Double, borrowing: Bool = false
+        startedAt: Double, lastCheckpointAt: Double? = nil, pricePerUnitHour: Double, borrowing: Bool = false, overBudget: Bool = false
     ) {
+        self.overBudget = overBudget
         self.id = id
         self.tenant = tenant
         self.priorityClass = priorityClass
@@ -119,6 +122,9 @@ public enum VictimReason: String, Sendable, Hashable {
     /// The preemptor's tenant is under its nominal quota and this job, of another tenant, runs on
     /// borrowed quota (its class may be equal or higher).
     case reclaimBorrowed
+    /// Its tenant spent its budget (policy `downgrade`): any other tenant's job may stop it, whatever
+    /// the classes, and its class's minimum runtime does not protect it.
+    case overBudget
 }
 
 /// What a job's quota and price are counted in.

@@ -54,7 +54,11 @@ extension VictimSelection {
             let lost = victims.reduce(0) { $0 + $1.workLost.money }
             var text = "stop " + plural(victims.count, "job") + " for " + gang + ", losing " + money(lost) + " of work: "
             text += victims.map { victim in
-                let reason = victim.reason == .lowerPriority ? "lower class" : "reclaims borrowed quota"
+                let reason = switch victim.reason {
+                case .lowerPriority: "lower class"
+                case .reclaimBorrowed: "reclaims borrowed quota"
+                case .overBudget: "its tenant is over budget"
+                }
                 let unitSeconds =
                     String(Int(victim.workLost.unitSeconds.rounded())) + (victim.workLost.unit == .gpu ? " GPU-seconds" : " core-seconds")
                 return victim.jobID + " (" + victim.priorityClass.name + ", " + reason + ", " + unitSeconds + ", "

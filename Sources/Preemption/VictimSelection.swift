@@ -7,7 +7,8 @@
 /// Only running jobs of the preemptor's flavor count (nodes have one flavor). A job is a candidate if
 /// - its class is strictly lower than the preemptor's (`lowerPriority`), or the preemptor's tenant is
 ///   under its nominal quota (`tenantUnderNominal`) and the job, of *another* tenant, runs on
-///   borrowed quota (`borrowing`), whatever its class (`reclaimBorrowed`); a job of the preemptor's
+///   borrowed quota (`borrowing`), whatever its class (`reclaimBorrowed`), or its tenant spent its budget
+///   and keeps running preemptible (`overBudget`, another tenant's preemptor only); a job of the preemptor's
 ///   own tenant is a candidate only by class;
 /// - it has run its class's minimum runtime: `now - startedAt >= minimumRuntimeSeconds[class]`
 ///   (absent: 0);
@@ -78,7 +79,7 @@ public enum VictimSelection {
                 if job.borrowing && job.tenant == request.tenant { explainer.notLowerOwnBorrowing += 1 }
                 continue
             }
-            guard policy.now - job.startedAt >= policy.minimumRuntimeSeconds[job.priorityClass] ?? 0 else {
+            guard reason == .overBudget || policy.now - job.startedAt >= policy.minimumRuntimeSeconds[job.priorityClass] ?? 0 else {
                 explainer.tooYoung += 1
                 continue
             }
@@ -125,6 +126,7 @@ public enum VictimSelection {
 
     /// Why `job` may be stopped for `request`, or nil if it may not (whatever its runtime and nodes).
     public static func eligibility(of job: RunningJob, for request: PreemptionRequest) -> VictimReason? {
+        if job.overBudget && job.tenant != request.tenant { return .overBudget }
         if job.priorityClass < request.priorityClass { return .lowerPriority }
         if request.tenantUnderNominal && job.borrowing && job.tenant != request.tenant { return .reclaimBorrowed }
         return nil
@@ -154,8 +156,9 @@ public enum VictimSelection {
         }
     }
 
-    /// Cost order: least money lost, lowest class, most recently started, job id.
+    /// Cost order: jobs over budget first, then least money lost, lowest class, most recently started, job id.
     static func costsLess(_ a: Candidate, _ b: Candidate) -> Bool {
+        if a.job.overBudget != b.job.overBudget { return a.job.overBudget }
         if a.workLost.money != b.workLost.money { return a.workLost.money < b.workLost.money }
         if a.job.priorityClass != b.job.priorityClass { return a.job.priorityClass < b.job.priorityClass }
         if a.job.startedAt != b.job.startedAt { return a.job.startedAt > b.job.startedAt }

@@ -52,7 +52,11 @@ public struct PreemptionDecider: Sendable {
             let attempts = Dictionary(running.map { ($0.job.id, ($0.attempt, $0.job.nodes)) }, uniquingKeysWith: { first, _ in first })
             for victim in decision.victims {
                 guard let (attempt, nodes) = attempts[victim.jobID], let victimID = UUID(uuidString: victim.jobID) else { continue }
-                let reason = victim.reason == .lowerPriority ? "lower_priority" : "reclaim_borrowed"
+                let reason = switch victim.reason {
+                case .lowerPriority: "lower_priority"
+                case .reclaimBorrowed: "reclaim_borrowed"
+                case .overBudget: "over_budget"
+                }
                 let inserted = try db.query(
                     """
                     INSERT INTO preemptions (victim_job_id, victim_attempt, preemptor_job_id, reason, work_lost)

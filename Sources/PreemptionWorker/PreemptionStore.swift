@@ -68,7 +68,7 @@ enum PreemptionStore {
                    extract(epoch FROM min(a.allocated_at))::float8, j.attempt,
                    (SELECT extract(epoch FROM max(c.recorded_at))::float8 FROM checkpoints c WHERE c.job_id = j.job_id AND NOT c.discarded),
                    (f.price_per_unit_hour * CASE WHEN j.priority_class = 'batch' THEN 1 - f.batch_discount ELSE 1 END)::float8,
-                   CASE WHEN f.quota_unit = 'gpu' THEN j.gpus ELSE j.cpu END * j.replicas
+                   CASE WHEN f.quota_unit = 'gpu' THEN j.gpus ELSE j.cpu END * j.replicas, j.over_budget
             FROM sched_jobs j JOIN allocations a ON a.job_id = j.job_id AND a.released_at IS NULL JOIN flavors f ON f.name = j.flavor
             WHERE j.state = 'scheduled' AND j.flavor = $1
               -- only jobs whose current attempt runs: a stop sent before its placement reached the
@@ -83,7 +83,7 @@ enum PreemptionStore {
                     id: try row.decode(0, as: UUID.self).uuidString.lowercased(), tenant: try row.decode(1), priorityClass: priority,
                     flavor: flavor, perReplica: Resources(gpus: try row.decode(3), cpu: try row.decode(4), memoryGiB: try row.decode(5)),
                     nodes: try row.decode(6), startedAt: try row.decode(7), lastCheckpointAt: try row.decodeIfPresent(9, as: Double.self),
-                    pricePerUnitHour: try row.decode(10)),
+                    pricePerUnitHour: try row.decode(10), overBudget: try row.decode(12)),
                 attempt: try row.decode(8), units: try row.decode(11))
         }
     }

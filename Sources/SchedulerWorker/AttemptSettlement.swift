@@ -42,7 +42,7 @@ enum AttemptSettlement {
             "SELECT node_id FROM allocations WHERE job_id = $1 AND released_at IS NULL ORDER BY replica", [ending.jobID]
         ).map { try $0.decode(0, as: String.self) }
         let failures = try db.query(
-            "SELECT count(*)::int FROM job_attempts WHERE job_id = $1 AND outcome NOT IN ('preempted', 'rolled_back')", [ending.jobID])[0].decode(0, as: Int.self)
+            "SELECT count(*)::int FROM job_attempts WHERE job_id = $1 AND outcome NOT IN ('preempted', 'rolled_back', 'budget_exceeded')", [ending.jobID])[0].decode(0, as: Int.self)
         let rule = RetryRule(json: try JSONValue.parse(Data(try row.decode(2, as: String.self).utf8)))
         let decision = rule.decide(outcome: ending.outcome, failures: failures)
         let retried: Bool

@@ -5,23 +5,36 @@ import Scheduling
 
 /// `depends_on` at run time: a pending job is offered to the scheduler only once every job it
 /// depends on has finished successfully; it waits (reason `dependencies`) while any is pending or
-/// running, and ends without running (`dependency_failed`) when one ended otherwise.
+/// running, and ends without running (`dependency_failed`) when one ended otherwise. A job of a
+/// tenant over budget with policy `stop` (`sched_budget_holds`) waits too (reason `budget`).
 enum DependencyGate {
     struct Split {
         var eligible: [SchedulerStore.PendingRow] = []
-        var waiting: [(row: SchedulerStore.PendingRow, message: String)] = []
+        var waiting: [(row: SchedulerStore.PendingRow, code: String, message: String)] = []
         var failed: [(row: SchedulerStore.PendingRow, reason: String)] = []
     }
 
-    static func split(_ pending: [SchedulerStore.PendingRow], in db: PostgresConnection) throws -> Split {
+    /// `holds`: tenants whose jobs wait, and why.
+    static func split(_ pending: [SchedulerStore.PendingRow], holds: [String: String] = [:], in db: PostgresConnection) throws -> Split {
+        var split = Split()
+        var pending = pending
+        if !holds.isEmpty {
+            pending = pending.filter { row in
+                guard let message = holds[row.job.tenant] else { return true }
+                split.waiting.append((row, "budget", message))
+                return false
+            }
+        }
         let dependencies = Set(pending.flatMap(\.dependsOn))
-        guard !dependencies.isEmpty else { return Split(eligible: pending) }
+        guard !dependencies.isEmpty else {
+            split.eligible = pending
+            return split
+        }
         var known: [UUID: (state: String, outcome: String)] = [:]
         for row in try db.query("SELECT job_id, state, outcome FROM sched_jobs WHERE job_id = ANY($1::uuid[])", [Array(dependencies)]) {
             // A finish without an outcome came from a sender that only reported success.
             known[try row.decode(0, as: UUID.self)] = (try row.decode(1), try row.decodeIfPresent(2, as: String.self) ?? "succeeded")
         }
-        var split = Split()
         for row in pending {
             if let failed = row.dependsOn.first(where: { known[$0]?.state == "finished" && known[$0]?.outcome != "succeeded" }) {
                 split.failed.append((row, "dependency \(failed.uuidString.lowercased()) ended \(known[failed]!.outcome)"))
@@ -34,7 +47,7 @@ enum DependencyGate {
             }
             let listed = unmet.prefix(3).map { "\($0.uuidString.lowercased()) (\(known[$0]?.state ?? "not yet admitted here"))" }
             split.waiting.append(
-                (row, "waiting for \(unmet.count) of \(row.dependsOn.count) dependencies to finish: \(listed.joined(separator: ", "))"
+                (row, "dependencies", "waiting for \(unmet.count) of \(row.dependsOn.count) dependencies to finish: \(listed.joined(separator: ", "))"
                     + (unmet.count > 3 ? ", …" : "")))
         }
         return split
@@ -48,18 +61,18 @@ enum DependencyGate {
         if !changed.isEmpty {
             try db.query(
                 """
-                UPDATE sched_jobs j SET reason_code = 'dependencies', reason_message = w.message, reason_details = NULL,
-                       queue_position = NULL, updated_at = $3
-                FROM unnest($1::uuid[], $2::text[]) AS w(job_id, message)
+                UPDATE sched_jobs j SET reason_code = w.code, reason_message = w.message, reason_details = NULL,
+                       queue_position = NULL, updated_at = $4
+                FROM unnest($1::uuid[], $2::text[], $3::text[]) AS w(job_id, code, message)
                 WHERE j.job_id = w.job_id AND j.state = 'pending'
-                """, [changed.map(\.row.job.id), changed.map(\.message), now])
-            for (row, message) in changed where row.reasonCode != "dependencies" {
+                """, [changed.map(\.row.job.id), changed.map(\.code), changed.map(\.message), now])
+            for (row, code, message) in changed where row.reasonCode != code {
                 events.append(
                     EventEnvelope(
                         type: "job.pending", producer: producer, tenant: row.job.tenant, subjects: ["job": row.job.id.uuidString.lowercased()],
                         correlationID: row.job.id,
                         payload: [
-                            "job_id": .string(row.job.id.uuidString.lowercased()), "code": "dependencies", "message": .string(message),
+                            "job_id": .string(row.job.id.uuidString.lowercased()), "code": .string(code), "message": .string(message),
                         ]))
             }
         }

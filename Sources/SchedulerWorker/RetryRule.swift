@@ -2,8 +2,8 @@ import AgentCore
 import Foundation
 
 /// A job's retry policy (`retry` in its spec, carried by job.admitted) and what it decides when an
-/// attempt ends. Preempted jobs are always requeued and do not use up attempts (being preempted is
-/// not the job's failure); other failures retry when their category is in `retry_on` and attempts
+/// attempt ends. Preempted jobs, and jobs stopped because their tenant spent its budget, are always
+/// requeued and do not use up attempts (neither is the job's failure); other failures retry when their category is in `retry_on` and attempts
 /// remain, after `backoff_seconds × 2^(failures so far)` (at most a day).
 struct RetryRule: Equatable {
     static let defaultJSON = #"{"max_attempts": 3, "backoff_seconds": 30, "retry_on": ["node_lost", "preempted", "stalled"]}"#
@@ -29,15 +29,7 @@ struct RetryRule: Equatable {
 
     /// The failure category of a run's outcome (node agents' and the health checker's words), or
     /// nil when the outcome is final whatever the policy (success, max runtime, a threshold...).
-    static func category(of outcome: String) -> String? {
-        switch outcome {
-        case "preempted": "preempted"
-        case "node_lost", "lost", "interrupted": "node_lost"
-        case "stalled": "stalled"
-        case "failed": "exit_nonzero"
-        default: nil
-        }
-    }
+    static func category(of outcome: String) -> String? { JobOutcome.retryCategory(of: outcome) }
 
     enum Decision: Equatable {
         /// Requeue, placeable again after `delaySeconds`.
@@ -49,7 +41,9 @@ struct RetryRule: Equatable {
     /// `failures`: how many earlier attempts ended in a failure that counts (not preemptions).
     func decide(outcome: String, failures: Int) -> Decision {
         guard let category = Self.category(of: outcome) else { return .final(reason: nil) }
-        if category == "preempted" { return .retry(category: category, delaySeconds: 0) }
+        // Neither is the job's failure: a preempted job waits for capacity, a job stopped because its
+        // tenant spent its budget waits (held) for budget; both resume from their checkpoint.
+        if category == "preempted" || category == "budget_exceeded" { return .retry(category: category, delaySeconds: 0) }
         guard retryOn.contains(category) else { return .final(reason: "\(category) is not in retry_on") }
         guard failures + 1 < maxAttempts else { return .final(reason: "all \(maxAttempts) attempts used") }
         let delay = min(86_400, backoffSeconds << min(failures, 16))

@@ -7,7 +7,8 @@ import Postgres
 /// The scheduler's consumer: turns `job.admitted` into a pending job, `job.finished` into freed
 /// capacity (or, for a failure its retry policy retries, a requeue: `AttemptSettlement`), a node
 /// agent's `node.registered` into a node, and the health checker's `node.lost` / `job.stalled`
-/// into requeues of the jobs affected; then wakes the decision loop. Decisions themselves are made by `SchedulingLoop`.
+/// into requeues of the jobs affected, and the cost accountant's `budget.exceeded` /
+/// `budget.restored` into holds (`BudgetHold`); then wakes the decision loop. Decisions themselves are made by `SchedulingLoop`.
 public struct SchedulerHandler: MessageHandler {
     public static let workerName = "scheduler"
 
@@ -20,6 +21,7 @@ public struct SchedulerHandler: MessageHandler {
             name: topology.queueName(workerName),
             bindings: [
                 "job.admitted", "job.finished", "node.registered", "node.lost", "node.recovered", "job.stalled", "job.rollback_requested",
+                "budget.exceeded", "budget.restored",
             ], type: .quorum)
     }
 
@@ -98,6 +100,17 @@ public struct SchedulerHandler: MessageHandler {
                     }
                 }
                 nodesChanged = true
+            case "budget.exceeded", "budget.restored":
+                guard case .string(let tenant)? = event.payload["tenant"] ?? event.tenant.map(JSONValue.string) else {
+                    throw MessageFailure(index: index, error: MalformedMessage("\(event.type) needs a tenant"))
+                }
+                var policy = "stop"
+                if case .string(let text)? = event.payload["policy"] { policy = text }
+                guard policy == "stop" || policy == "downgrade" else {
+                    throw MessageFailure(index: index, error: MalformedMessage("\(event.type) policy must be stop or downgrade, got \(policy)"))
+                }
+                try BudgetHold.apply(tenant: tenant, exceeded: event.type == "budget.exceeded", policy: policy, in: context.db)
+                nodesChanged = true  // wake a round: held jobs wait, released ones may be placed
             case "node.registered":
                 let node: NodeRegistration.Node
                 do { node = try NodeRegistration.Node(payload: event.payload) } catch { throw MessageFailure(index: index, error: error) }

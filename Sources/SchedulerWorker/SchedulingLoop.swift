@@ -125,7 +125,7 @@ public final class SchedulingLoop: Sendable {
             } else {
                 cluster = try ClusterView.load(epoch: epoch, nodesVersion: version, in: db)
             }
-            let gate = try DependencyGate.split(pendingRows, in: db)
+            let gate = try DependencyGate.split(pendingRows, holds: try BudgetHold.stopHolds(in: db), in: db)
             try EventRecorder.append(
                 try DependencyGate.record(gate, now: now, producer: SchedulerHandler.workerName, in: db).map { ($0, nil) }, topology: topology,
                 in: db)

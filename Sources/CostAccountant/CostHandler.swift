@@ -1,0 +1,37 @@
+import AMQP
+import AgentCore
+import AgentRuntime
+import Foundation
+import Postgres
+
+/// The cost accountant's consumer: meters runs from their start, the node agents' usage
+/// heartbeats and their end into the ledger (`CostLedger`), releases jobs' reservations as metered
+/// cost replaces them, and checks the budgets of the tenants whose spending moved (`BudgetWatch`),
+/// all in the batch's transaction.
+public struct CostHandler: MessageHandler {
+    public static let workerName = "cost-accountant"
+
+    public init() {}
+
+    public static func inputQueue(_ topology: Topology) -> InputQueue {
+        InputQueue(name: topology.queueName(workerName), bindings: CostReport.eventTypes, type: .quorum)
+    }
+
+    public func handle(_ event: EventEnvelope, context: HandlerContext) throws {
+        try handleBatch([event], context: context)
+    }
+
+    public func handleBatch(_ events: [EventEnvelope], context: HandlerContext) throws {
+        var reports: [CostReport] = []
+        for (index, event) in events.enumerated() {
+            do { reports += try CostReport.parse(event) } catch { throw MessageFailure(index: index, error: error) }
+        }
+        guard !reports.isEmpty else { return }
+        let now = Date()
+        let tenants = try CostLedger.apply(reports, now: now, in: context.db)
+        let (budgetEvents, messages) = try BudgetWatch.check(
+            tenants, now: now, producer: Self.workerName, topology: context.topology, in: context.db)
+        for event in budgetEvents { try context.emit(event) }
+        for message in messages { try context.send(message) }
+    }
+}

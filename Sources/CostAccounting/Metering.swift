@@ -1,0 +1,112 @@
+import Foundation
+
+/// What one replica costs per hour: its units (GPUs, or cores for CPU flavors) × the flavor's
+/// price per unit-hour, less the flavor's discount for the `batch` class.
+public struct RunRate: Sendable, Hashable {
+    public var units: Int
+    public var pricePerUnitHour: Decimal
+    public var batchDiscount: Decimal
+    public var isBatch: Bool
+
+    public init(units: Int, pricePerUnitHour: Decimal, batchDiscount: Decimal, isBatch: Bool) {
+        self.units = units
+        self.pricePerUnitHour = pricePerUnitHour
+        self.batchDiscount = batchDiscount
+        self.isBatch = isBatch
+    }
+
+    public var perHour: Decimal {
+        Metering.rounded(Decimal(units) * pricePerUnitHour * (isBatch ? 1 - batchDiscount : 1), places: 6)
+    }
+}
+
+/// A run's metered time and cost within one UTC day.
+public struct DayCharge: Sendable, Hashable {
+    /// `2026-11-25`.
+    public var day: String
+    /// To the millisecond.
+    public var seconds: Decimal
+    /// To 10⁻⁸ of the currency: seconds × rate per hour / 3600.
+    public var cost: Decimal
+
+    public init(day: String, seconds: Decimal, cost: Decimal) {
+        self.day = day
+        self.seconds = seconds
+        self.cost = cost
+    }
+
+    /// `2026-11`: the budget month the charge counts against.
+    public var month: String { String(day.prefix(7)) }
+}
+
+/// Metering is a pure function of a run's interval and rate: the same interval always gives the
+/// same charges, so recomputing them after a redelivery or a restart changes nothing.
+public enum Metering {
+    /// The interval [start, end) split by UTC day, each part priced at `ratePerHour`. Empty when
+    /// `end` is not after `start`.
+    public static func charges(from start: Date, to end: Date, ratePerHour: Decimal) -> [DayCharge] {
+        guard end > start else { return [] }
+        var charges: [DayCharge] = []
+        var cursor = start
+        while cursor < end {
+            let dayStart = floor(cursor.timeIntervalSince1970 / 86_400) * 86_400
+            let next = min(end, Date(timeIntervalSince1970: dayStart + 86_400))
+            let seconds = rounded(Decimal(next.timeIntervalSince(cursor)), places: 3)
+            charges.append(DayCharge(day: dayText(cursor), seconds: seconds, cost: cost(seconds: seconds, ratePerHour: ratePerHour)))
+            cursor = next
+        }
+        return charges
+    }
+
+    public static func cost(seconds: Decimal, ratePerHour: Decimal) -> Decimal {
+        rounded(seconds * ratePerHour / 3_600, places: 8)
+    }
+
+    /// `2026-11-25` (UTC).
+    public static func dayText(_ date: Date) -> String {
+        let days = Int(floor(date.timeIntervalSince1970 / 86_400))
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        return String(format: "%04d-%02d-%02d", year, month, day)
+    }
+
+    /// `2026-11` (UTC): budgets reset each calendar month.
+    public static func monthText(_ date: Date) -> String { String(dayText(date).prefix(7)) }
+
+    /// Seconds left in `date`'s UTC month.
+    public static func secondsToMonthEnd(_ date: Date) -> Double {
+        let days = Int(floor(date.timeIntervalSince1970 / 86_400))
+        var (year, month, _) = civilDate(daysSinceEpoch: days)
+        month += 1
+        if month == 13 { (year, month) = (year + 1, 1) }
+        return Double(daysSinceEpoch(year: year, month: month, day: 1)) * 86_400 - date.timeIntervalSince1970
+    }
+
+    static func rounded(_ value: Decimal, places: Int) -> Decimal {
+        var input = value
+        var output = Decimal()
+        NSDecimalRound(&output, &input, places, .plain)
+        return output
+    }
+
+    // Howard Hinnant's civil-date algorithms: no Calendar (and no locale) on the metering path.
+    static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}

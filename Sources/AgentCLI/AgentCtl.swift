@@ -12,7 +12,7 @@ public struct AgentCtl: ParsableCommand {
         commandName: "agentctl",
         abstract: "Operate AgentManager: submit jobs, manage tenants and agents, read the event log.",
         subcommands: [
-            Submit.self, Jobs.self, Tenants.self, Agents.self, Nodes.self, Health.self, Events.self, DeadLetters.self, Migrate.self, Demo.self,
+            Submit.self, Jobs.self, Tenants.self, Agents.self, Nodes.self, Health.self, Cost.self, Events.self, DeadLetters.self, Migrate.self, Demo.self,
         ])
 
     public init() {}

@@ -11,15 +11,13 @@ import Postgres
 /// (two agents must not run one node's work; fencing is the health checker's). Every
 /// `usageInterval` it also reports its running runs (`node.usage`): the cost accountant meters a
 /// run up to the last report that saw it, should its end never be heard of.
-public final class NodeHeartbeat: @unchecked Sendable {
+public final class NodeHeartbeat: Sendable {
     let settings: NodeAgentSettings
     let pool: PostgresPool
     let topology: Topology
     let logger: Logger
     let backend: String
     public let instance = UUID()
-    /// Only the heartbeat's thread touches it.
-    private var lastUsageReport: ContinuousClock.Instant?
 
     public init(settings: NodeAgentSettings, pool: PostgresPool, topology: Topology, backend: String = "local", logger: Logger) {
         self.settings = settings
@@ -43,15 +41,19 @@ public final class NodeHeartbeat: @unchecked Sendable {
                 stop.sleep(.seconds(1))
             }
         }
+        // One loop for both cadences: it wakes for whichever is due first.
+        var nextBeat = ContinuousClock.now + settings.heartbeatInterval
+        var nextUsage = ContinuousClock.now + settings.usageInterval
         while !stop.isRequested {
-            stop.sleep(settings.heartbeatInterval)
+            stop.sleep(max(.zero, min(nextBeat, nextUsage) - .now))
             guard !stop.isRequested else { break }
-            do { try beat() } catch { logger.warning("heartbeat failed", metadata: ["error": "\(error)"]) }
-            if lastUsageReport.map({ ContinuousClock.now - $0 >= settings.usageInterval }) ?? true {
-                do {
-                    try reportUsage()
-                    lastUsageReport = .now
-                } catch { logger.warning("usage report failed", metadata: ["error": "\(error)"]) }
+            if ContinuousClock.now >= nextBeat {
+                nextBeat = .now + settings.heartbeatInterval
+                do { try beat() } catch { logger.warning("heartbeat failed", metadata: ["error": "\(error)"]) }
+            }
+            if ContinuousClock.now >= nextUsage {
+                nextUsage = .now + settings.usageInterval
+                do { try reportUsage() } catch { logger.warning("usage report failed", metadata: ["error": "\(error)"]) }
             }
         }
         do {

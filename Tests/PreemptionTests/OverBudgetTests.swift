@@ -25,11 +25,11 @@ struct OverBudgetTests {
 
     @Test("Its own tenant's jobs cannot take its place, and the minimum runtime does not protect it")
     func ownTenantAndMinimumRuntime() {
-        let young = Self.overBudget(Fixture.running("spent", tenant: "globex", .high, nodes: ["n1"], started: -5))
+        let young = Self.overBudget(Fixture.running("spent", tenant: "globex", .critical, nodes: ["n1"], started: -5))
         let full = [young, Fixture.running("paying", tenant: "initech", .critical, nodes: ["n2"])]
         #expect(Fixture.choose(Fixture.request(tenant: "globex", .critical), nodes: Self.nodes, running: full).victimIDs.isEmpty)
         let decision = Fixture.choose(
-            Fixture.request(tenant: "acme", .low), nodes: Self.nodes, running: full, policy: Fixture.policy(minimumRuntime: [.high: 600]))
+            Fixture.request(tenant: "acme", .low), nodes: Self.nodes, running: full, policy: Fixture.policy(minimumRuntime: [.critical: 600]))
         #expect(decision.victimIDs == ["spent"])
     }
 

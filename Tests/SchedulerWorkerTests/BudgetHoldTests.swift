@@ -1,0 +1,82 @@
+import AMQP
+import AgentCore
+import AgentRuntime
+import AgentTestSupport
+import Foundation
+import Logging
+import Postgres
+import SchedulerWorker
+import Testing
+
+@Suite("Tenants over budget at the scheduler: held (policy stop) or downgraded (policy downgrade)")
+struct BudgetHoldTests {
+    @Test("stop: the tenant's waiting jobs are held with reason budget until budget.restored; downgrade: its jobs run, marked over_budget")
+    func holdsAndDowngrades() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        try env.pool.withConnection { db in
+            try db.execute(script: "INSERT INTO flavors (name, quota_unit, price_per_unit_hour) VALUES ('cpu', 'cpu', 0.04) ON CONFLICT DO NOTHING")
+            try db.execute(script: "INSERT INTO tenants (name) VALUES ('acme'), ('globex') ON CONFLICT DO NOTHING")
+            try db.execute(
+                script: "INSERT INTO tenant_quotas (tenant, flavor, nominal) VALUES ('acme', 'cpu', 1000), ('globex', 'cpu', 1000) ON CONFLICT DO NOTHING")
+        }
+        try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
+            .add(pool: "c", flavor: "cpu", count: 1, shape: .init(gpus: 0, cpu: 64, memoryGiB: 256))
+        env.track(queue: SchedulerHandler.inputQueue(env.topology).name)
+        let declaring = try AMQPConnection(url: env.amqpURL)
+        try env.topology.declare(SchedulerHandler.inputQueue(env.topology), on: declaring)
+        declaring.close()
+        let logger = Logger(label: "scheduler")
+        let consumer = ConsumerLoop(
+            settings: .init(consumerName: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(env.topology)),
+            handler: SchedulerHandler(), amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: logger)
+        let loop = SchedulingLoop(
+            settings: .init(identity: "test-scheduler", refresh: .seconds(1)), databaseURL: env.databaseURL, pool: env.pool,
+            topology: env.topology, logger: logger)
+        let relay = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: env.pool, logger: logger)
+        let loops = [BackgroundLoop { consumer.run(until: $0) }, BackgroundLoop { loop.run(until: $0) }, BackgroundLoop { relay.run(until: $0) }]
+        defer { for running in loops.reversed() { _ = running.stopAndJoin() } }
+
+        func admitted(_ id: UUID, tenant: String) -> EventEnvelope {
+            EventEnvelope(
+                type: "job.admitted", producer: "tests", tenant: tenant,
+                payload: [
+                    "job_id": .string(id.uuidString.lowercased()), "priority_class": "normal", "replicas": 1,
+                    "resources": ["flavor": "cpu", "gpus": 0, "cpu": 4, "memory_gib": 8], "max_runtime_seconds": 3_600,
+                    "submitted_at": .string(ISO8601.string(from: Date())),
+                ])
+        }
+        func budget(_ type: String, tenant: String, policy: String) -> EventEnvelope {
+            EventEnvelope(type: type, producer: "cost-accountant", tenant: tenant, payload: ["tenant": .string(tenant), "policy": .string(policy)])
+        }
+        func row(_ id: UUID) throws -> (state: String, reason: String?, overBudget: Bool) {
+            try env.pool.withConnection {
+                guard let row = try $0.query("SELECT state, reason_code, over_budget FROM sched_jobs WHERE job_id = $1", [id]).first else {
+                    return ("absent", nil, false)
+                }
+                return (try row.decode(0), try row.decodeIfPresent(1, as: String.self), try row.decode(2))
+            }
+        }
+
+        // acme is over budget with policy stop before its job arrives; globex runs a job, then goes over with downgrade.
+        let running = UUID(), held = UUID()
+        try EventRecorder.record([admitted(running, tenant: "globex")], topology: env.topology, pool: env.pool)
+        #expect(try eventually { try row(running).state == "scheduled" })
+        try EventRecorder.record(
+            [budget("budget.exceeded", tenant: "acme", policy: "stop"), budget("budget.exceeded", tenant: "globex", policy: "downgrade")],
+            topology: env.topology, pool: env.pool)
+        #expect(try eventually { try row(running).overBudget })
+        try EventRecorder.record([admitted(held, tenant: "acme")], topology: env.topology, pool: env.pool)
+        #expect(try eventually { try row(held).reason == "budget" })
+        Thread.sleep(forTimeInterval: 1.5)  // a round or more later: still held, though capacity is free
+        #expect(try row(held).state == "pending")
+        #expect(try env.count("SELECT count(*) FROM events WHERE type = 'job.pending' AND payload->>'code' = 'budget'") == 1)
+
+        try EventRecorder.record(
+            [budget("budget.restored", tenant: "acme", policy: "stop"), budget("budget.restored", tenant: "globex", policy: "downgrade")],
+            topology: env.topology, pool: env.pool)
+        #expect(try eventually { try row(held).state == "scheduled" })
+        #expect(try eventually { try !row(running).overBudget })
+        #expect(try env.count("SELECT count(*) FROM sched_budget_holds") == 0)
+    }
+}

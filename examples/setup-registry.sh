@@ -25,6 +25,9 @@ tenant acme --weight 2 --cohort research --monthly-budget 20000 --total-budget 2
 "$agentctl" tenants set-quota acme --flavor cpu-local --nominal 16
 
 tenant globex --weight 1 --cohort research --monthly-budget 500
+# A lab with a small budget: make run spends it while its job runs (docs/cost.md).
+tenant umbrella --weight 1 --monthly-budget 5
+"$agentctl" tenants set-quota umbrella --flavor cpu-local --nominal 8
 "$agentctl" tenants set-quota globex --flavor gpu-v100 --nominal 16
 "$agentctl" tenants set-quota globex --flavor cpu --nominal 192
 
@@ -49,3 +52,6 @@ version acme gridworld-trainer@1.1.0 --command "python3 $repository/examples/age
 version acme gridworld-trainer@1.2.0 --command "python3 $repository/examples/agents/gridworld/train.py --steps 30000 --checkpoint-every 5000 --report-delay 0.1" \
     --framework custom --flavor cpu-local --cpu 2 --memory-gib 1 --checkpoints \
     --description "Q-learning on a gridworld, paced (about 6 s) so that make run can roll it back mid-run"
+version umbrella gridworld-trainer@1.0.0 --command "python3 $repository/examples/agents/gridworld/train.py --steps 60000 --checkpoint-every 5000 --report-delay 0.25" \
+    --framework custom --flavor cpu-local --cpu 4 --memory-gib 1 --checkpoints \
+    --description "Q-learning on a gridworld, paced (about 30 s): make run spends its tenant's budget with it"

@@ -21,12 +21,15 @@ echo "== migrating the database"
 source scripts/workers.sh
 trap stop_workers EXIT
 
-echo "== starting workers (2 replicas each of admission, scheduler, demo-worker, health-checker, preemption; logs in $logs/)"
+echo "== starting workers (2 replicas each of admission, scheduler, demo-worker, health-checker, preemption, cost-accountant; logs in $logs/)"
 # Each worker connects as itself: its own broker user and database role, allowed only its slice;
 # each process serves Prometheus /metrics and /healthz on its own port from 9101. Node agents beat
-# every second here, and the health checker calls a node lost after 3 missed beats (defaults: 5 s, 3).
-export AGENTMGR_HEARTBEAT_SECONDS=1 AGENTMGR_LOST_AFTER_MISSED=3
-start_workers scripts/services.sh "$bin" "$logs" "" 9101 2 admission scheduler demo-worker health-checker preemption
+# every second here, and the health checker calls a node lost after 3 missed beats (defaults: 5 s, 3);
+# they report their running runs for metering every 2 s, and budgets are checked every 5 s
+# besides whenever spending moves (defaults: 30 s, 30 s).
+export AGENTMGR_HEARTBEAT_SECONDS=1 AGENTMGR_LOST_AFTER_MISSED=3 AGENTMGR_USAGE_SECONDS=2 AGENTMGR_BUDGET_CHECK_SECONDS=5
+run_started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+start_workers scripts/services.sh "$bin" "$logs" "" 9101 2 admission scheduler demo-worker health-checker preemption cost-accountant
 
 echo
 echo "== 1. the consumer runtime: demo.task events through demo-worker, exactly once"
@@ -72,12 +75,12 @@ for line in lines[-1:]:
 }
 
 # wait_finished JOB_ID: until the job has ended for good (at most two minutes): a job.finished whose
-# outcome is not one the scheduler retries (preempted, lost...), or job.failed.
+# outcome is not one the scheduler requeues (preempted, lost, budget_exceeded...), or job.failed.
 wait_finished() {
     for ((i = 0; i < 240; i++)); do
         "$bin/agentctl" events --correlation "$1" --output json 2>/dev/null | python3 -c '
 import json, sys
-retried = {"preempted", "node_lost", "lost", "interrupted", "stalled", "failed"}
+retried = {"preempted", "node_lost", "lost", "interrupted", "stalled", "failed", "budget_exceeded"}
 events = [json.loads(line) for line in sys.stdin if line.strip()]
 done = any(e["type"] == "job.failed" or (e["type"] == "job.finished" and e["payload"].get("outcome") not in retried) for e in events)
 sys.exit(0 if done else 1)' && return
@@ -203,6 +206,82 @@ echo
 echo "-- agentctl health: nodes, worker replicas, last heartbeats, open alerts"
 "$bin/agentctl" health
 
+echo
+echo "== 10. money: the cost accountant meters every run; tenant umbrella spends its monthly budget while its job runs"
+# spent_this_month TENANT: metered this month, in dollars.
+spent_this_month() {
+    "$bin/agentctl" cost budgets --tenant "$1" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["spent_this_month"])'
+}
+# last_seq: the newest event's number; wait_event TYPE TENANT AFTER: until such an event comes (at most a minute).
+last_seq() { "$bin/agentctl" events --limit 1 --output json | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["seq"])'; }
+wait_event() {
+    for ((i = 0; i < 120; i++)); do
+        "$bin/agentctl" events --type "$1" --limit 20 --output json | python3 -c '
+import json, sys
+tenant, after = sys.argv[1], int(sys.argv[2])
+sys.exit(0 if any(json.loads(l)["tenant"] == tenant and json.loads(l)["seq"] > after for l in sys.stdin if l.strip()) else 1)' "$2" "$3" && return
+        sleep 0.5
+    done
+}
+spent="$(spent_this_month umbrella)"
+"$bin/agentctl" tenants set-budget umbrella --monthly "$(python3 -c "print(round($spent + 5, 2))")" --warn-at 80 --over-budget stop >/dev/null
+before="$(last_seq)"
+submit_example examples/agents/gridworld/budget-job.yaml
+budget_key="$key" budget_id="$job_id"
+for ((i = 0; i < 120; i++)); do  # until it has run a few seconds ($0.004 a second)
+    python3 -c "import sys; sys.exit(0 if $(spent_this_month umbrella) >= $spent + 0.02 else 1)" && break
+    sleep 0.5
+done
+spent="$(spent_this_month umbrella)"
+cut="$(python3 -c "print(round($spent + 0.04, 2))")"
+echo "   umbrella has spent \$$(python3 -c "print('%.4f' % $spent)") this month; finance cuts its monthly budget to \$$cut (warn at 50%, policy stop)"
+"$bin/agentctl" tenants set-budget umbrella --monthly "$cut" --warn-at 50 --over-budget stop
+wait_event budget.exceeded umbrella "$before"
+for ((i = 0; i < 60; i++)); do
+    "$bin/agentctl" jobs why "$budget_key" --output json 2>/dev/null | grep -q '"reason_code":"budget"' && break
+    sleep 0.5
+done
+echo "-- what happened (agentctl events; budget.* and the job's):"
+"$bin/agentctl" events --limit 60 --output json | python3 -c '
+import json, sys
+after, job = int(sys.argv[1]), sys.argv[2]
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    event = json.loads(line)
+    kind, payload = event["type"], event["payload"]
+    if event["seq"] <= after:
+        continue
+    if kind.startswith("budget."):
+        scopes = payload.get("scopes") or [payload]
+        detail = "; ".join("%s spent $%s of $%s" % (s.get("scope", ""), s.get("spent", "?"), s.get("budget", "?")) for s in scopes if "spent" in s)
+        print("   %s (tenant %s, policy %s) %s" % (kind, event["tenant"], payload.get("policy", "-"), detail))
+    elif event.get("correlation_id") == job and kind in ("job.started", "job.checkpointed", "job.finished", "job.requeued"):
+        detail = payload.get("outcome") or payload.get("reason") or ("step %s" % payload["step"] if "step" in payload else payload.get("node", ""))
+        print("   %s (attempt %s): %s" % (kind, payload.get("attempt", 0), detail))' "$before" "$budget_id"
+"$bin/agentctl" jobs why "$budget_key" || true
+echo "-- a new job from umbrella is refused while its budget is spent:"
+sed "s/^idempotency_key: .*/idempotency_key: budget-job-$(date +%s)-more/" examples/agents/gridworld/budget-job.yaml >"$logs/budget-job-more.yaml"
+"$bin/agentctl" submit "$logs/budget-job-more.yaml" || [[ $? == 3 ]]  # 3: rejected, as intended
+echo
+"$bin/agentctl" cost budgets
+echo "-- finance raises the budget again: budget.restored, and the job resumes from its checkpoint"
+"$bin/agentctl" tenants set-budget umbrella --monthly "$(python3 -c "print(round($spent + 5, 2))")" --warn-at 80
+wait_finished "$budget_id"
+"$bin/agentctl" jobs runs "$budget_key"
+show_finished "$budget_id"
+
+echo
+echo "== cost per tenant: the cost accountant's ledger (agentctl cost report; --by agent|job, --output csv|json|ndjson)"
+"$bin/agentctl" cost report
+echo
+"$bin/agentctl" cost report --by job --tenant umbrella
+echo
+"$bin/agentctl" cost budgets
+echo
+echo "-- utilisation since this run began: allocated vs busy unit-hours per pool (simulated pools have no node agents: never busy)"
+"$bin/agentctl" cost utilisation --since "$run_started" | grep -E "^(POOL|----|local|since)"
+
 sleep 2  # let the scheduler's round after the last admission finish
 echo
 echo "== decisions: admission, then the scheduler (agentctl jobs list)"
@@ -238,6 +317,7 @@ The broker and database are still running. To look around:
   $bin/agentctl jobs list
   $bin/agentctl jobs show <job id or idempotency key>
   $bin/agentctl tenants show acme
+  $bin/agentctl cost report --by job --output csv
   $bin/agentctl dead-letters demo-worker
 When done: make services-stop
 MSG

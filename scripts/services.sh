@@ -627,7 +627,8 @@ worker_queue() {
     node-agent) printf '%s' 'agentmgr\.node-agent\.[^.]+' ;;  # one queue per node: agentmgr.node-agent.<node>
     health-checker) printf '%s' 'agentmgr\.health-checker' ;;
     preemption) printf '%s' 'agentmgr\.preemption' ;;
-    *) die "unknown worker '$1' (admission, scheduler, demo-worker, node-agent, health-checker, preemption)" ;;
+    cost-accountant) printf '%s' 'agentmgr\.cost-accountant' ;;
+    *) die "unknown worker '$1' (admission, scheduler, demo-worker, node-agent, health-checker, preemption, cost-accountant)" ;;
     esac
 }
 

@@ -128,7 +128,7 @@ struct Cost: ParsableCommand {
                         row.state, "\(row.warningPercent)%", row.overBudget)
                 }
                 print(table.render())
-                print("month \(rows.first?.month ?? Metering.monthText(Date())) (UTC); forecast: spent + what runs now cost per hour until the month ends")
+                print("month \(rows.first?.month ?? Metering.monthText(Date())) (UTC); forecast: spent + what running jobs cost per hour until the month ends, at most what is reserved")
             }
         }
     }

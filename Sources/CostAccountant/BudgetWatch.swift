@@ -38,10 +38,18 @@ public enum BudgetWatch {
         }
         guard !tenants.isEmpty else { return ([], []) }
         var spent: [String: Decimal] = [:]  // "tenant/period"
+        var reserved: [String: Decimal] = [:]  // this month's reservations not yet released
         for row in try db.query(
-            "SELECT tenant, period, metered FROM cost_spend WHERE tenant = ANY($1::text[]) AND period IN ($2, 'total')", [names, month])
+            """
+            SELECT t, p, coalesce(c.metered, 0), coalesce(a.reserved, 0) - coalesce(c.released, 0)
+            FROM unnest($1::text[]) AS t, unnest(ARRAY[$2, 'total']) AS p
+            LEFT JOIN cost_spend c ON c.tenant = t AND c.period = p LEFT JOIN tenant_spend a ON a.tenant = t AND a.period = p
+            """, [names, month])
         {
-            spent["\(try row.decode(0, as: String.self))/\(try row.decode(1, as: String.self))"] = try row.decode(2, as: Decimal.self)
+            let tenant = try row.decode(0, as: String.self)
+            let period = try row.decode(1, as: String.self)
+            spent["\(tenant)/\(period)"] = try row.decode(2, as: Decimal.self)
+            if period == month { reserved[tenant] = try row.decode(3, as: Decimal.self) }
         }
         var burn: [String: Decimal] = [:]
         for row in try db.query(
@@ -90,7 +98,9 @@ public enum BudgetWatch {
                 ]
                 if scope == "monthly" {
                     detail["forecast_month_end"] = .string(
-                        BudgetRule.monthEndForecast(spent: amount, burnPerHour: burn[tenant.name] ?? 0, secondsLeft: Metering.secondsToMonthEnd(now))
+                        BudgetRule.monthEndForecast(
+                            spent: amount, burnPerHour: burn[tenant.name] ?? 0, secondsLeft: Metering.secondsToMonthEnd(now),
+                            reserved: reserved[tenant.name] ?? 0)
                             .moneyText)
                 }
                 if new == .exceeded { scopes.append(.object(detail)) }

@@ -73,7 +73,7 @@ public enum CostQueries {
         public var spentThisMonth: Decimal
         /// What admitted jobs still hold back this month (projected cost not yet replaced by metering).
         public var reservedThisMonth: Decimal
-        /// Spent plus what the running jobs cost per hour until the month ends.
+        /// Spent, plus what the running jobs cost per hour until the month ends, at most what is reserved.
         public var forecastMonthEnd: Decimal
         public var totalBudget: Decimal?
         public var spentTotal: Decimal
@@ -119,10 +119,12 @@ public enum CostQueries {
         ).map { row in
             let spent = try row.decode(2, as: Decimal.self)
             let burn = try row.decode(6, as: Decimal.self)
+            let reserved = try row.decode(3, as: Decimal.self)
             return BudgetRow(
                 tenant: try row.decode(0), month: month, monthlyBudget: try row.decodeIfPresent(1, as: Decimal.self), spentThisMonth: spent,
-                reservedThisMonth: try row.decode(3),
-                forecastMonthEnd: BudgetRule.monthEndForecast(spent: spent, burnPerHour: burn, secondsLeft: Metering.secondsToMonthEnd(now)),
+                reservedThisMonth: reserved,
+                forecastMonthEnd: BudgetRule.monthEndForecast(
+                    spent: spent, burnPerHour: burn, secondsLeft: Metering.secondsToMonthEnd(now), reserved: reserved),
                 totalBudget: try row.decodeIfPresent(4, as: Decimal.self), spentTotal: try row.decode(5), burnPerHour: burn,
                 state: ["ok", "warning", "exceeded"][try row.decode(7, as: Int.self)], warningPercent: try row.decode(8),
                 overBudget: try row.decode(9))
@@ -165,7 +167,7 @@ public enum CostQueries {
                 SELECT n.pool, sum(r.units * extract(epoch FROM least(coalesce(r.ended_at, r.seen_until, $2), $2) - greatest(r.started_at, $1)))
                            AS unit_seconds
                 FROM cost_runs r JOIN nodes n ON n.id = r.node_id
-                WHERE r.started_at < $2 AND coalesce(r.ended_at, r.seen_until, $2) > $1 GROUP BY n.pool
+                WHERE r.started_at IS NOT NULL AND r.started_at < $2 AND coalesce(r.ended_at, r.seen_until, $2) > $1 GROUP BY n.pool
             )
             SELECT p.pool, p.flavor, p.unit, p.nodes, (p.units * extract(epoch FROM $2::timestamptz - $1::timestamptz) / 3600)::float8,
                    (coalesce(a.unit_seconds, 0) / 3600)::float8, (coalesce(b.unit_seconds, 0) / 3600)::float8

@@ -37,8 +37,10 @@ public enum BudgetRule {
         }
     }
 
-    /// Month-end forecast: what is spent plus the running jobs' rate per hour until the month ends.
-    public static func monthEndForecast(spent: Decimal, burnPerHour: Decimal, secondsLeft: Double) -> Decimal {
-        Metering.rounded(spent + burnPerHour * Decimal(max(0, secondsLeft)) / 3_600, places: 2)
+    /// Month-end forecast: what is spent, plus what the running jobs cost per hour until the month
+    /// ends, but no more than admitted jobs still hold reserved (their max runtime bounds them).
+    public static func monthEndForecast(spent: Decimal, burnPerHour: Decimal, secondsLeft: Double, reserved: Decimal) -> Decimal {
+        let running = burnPerHour * Decimal(max(0, secondsLeft)) / 3_600
+        return Metering.rounded(spent + max(0, min(running, reserved)), places: 2)
     }
 }

@@ -133,9 +133,10 @@ struct BudgetRuleTests {
         #expect(BudgetRule.event(from: .warning, to: .ok) == nil)
     }
 
-    @Test("Month-end forecast: spent plus the running jobs' rate until the month ends")
+    @Test("Month-end forecast: spent plus the running jobs' rate until the month ends, capped by what is still reserved")
     func forecast() {
-        #expect(BudgetRule.monthEndForecast(spent: 100, burnPerHour: 10, secondsLeft: 7200) == 120)
-        #expect(BudgetRule.monthEndForecast(spent: 100, burnPerHour: 10, secondsLeft: -5) == 100)
+        #expect(BudgetRule.monthEndForecast(spent: 100, burnPerHour: 10, secondsLeft: 7200, reserved: 1_000) == 120)
+        #expect(BudgetRule.monthEndForecast(spent: 100, burnPerHour: 10, secondsLeft: 7200, reserved: 5) == 105)
+        #expect(BudgetRule.monthEndForecast(spent: 100, burnPerHour: 10, secondsLeft: -5, reserved: 1_000) == 100)
     }
 }

@@ -92,7 +92,8 @@ CREATE TABLE cost_budget_states (
 );
 
 GRANT SELECT, INSERT, UPDATE ON cost_runs, cost_ledger, cost_jobs, cost_spend, cost_budget_states TO agentmgr_cost_accountant;
-GRANT SELECT ON jobs, flavors, tenants TO agentmgr_cost_accountant;
+-- Jobs and rates to meter at; budgets and policies; what admission reserved (for the forecast).
+GRANT SELECT ON jobs, flavors, tenants, tenant_spend TO agentmgr_cost_accountant;
 -- Admission counts metered spend and released reservations against budgets.
 GRANT SELECT ON cost_spend TO agentmgr_admission;
 

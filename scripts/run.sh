@@ -299,8 +299,8 @@ sleep 5  # the gauges are sampled every 5 s
 python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9101/metrics", timeout=5).read().decode())' \
     | grep -E '^agentmgr_(messages_(consumed|applied|dead_lettered)_total|queue_depth|outbox_backlog|handler_seconds_(count|sum))' || true
 echo
-echo "== metrics: the schedulers' decision loops (one leads; http://127.0.0.1:9102/metrics and :9107)"
-for port in 9102 9107; do
+echo "== metrics: the schedulers' decision loops (one leads; http://127.0.0.1:9102/metrics and :9108; replicas are numbered worker by worker from 9101)"
+for port in 9102 9108; do
     python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/metrics', timeout=5).read().decode())" 2>/dev/null \
         | grep -E '^agentmgr_scheduler_(leader|rounds_total|placements_total|pending_jobs)' | sed "s/^/:$port  /" || true
 done

@@ -42,7 +42,7 @@ public enum BudgetWatch {
         for row in try db.query(
             """
             SELECT t, p, coalesce(c.metered, 0), coalesce(a.reserved, 0) - coalesce(c.released, 0)
-            FROM unnest($1::text[]) AS t, unnest(ARRAY[$2, 'total']) AS p
+            FROM unnest($1::text[]) AS t CROSS JOIN unnest(ARRAY[$2, 'total']) AS p
             LEFT JOIN cost_spend c ON c.tenant = t AND c.period = p LEFT JOIN tenant_spend a ON a.tenant = t AND a.period = p
             """, [names, month])
         {

@@ -236,4 +236,68 @@ struct CostAccountingRunTests {
         }
         #expect(resumed != nil)
     }
+
+    @Test("A run over midnight and a month's end is charged to both days and months, exactly; a malformed report is dead-lettered and changes nothing")
+    func acrossMonthsAndMalformed() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        let env = world.env
+        try GridworldJobs.register(world, cpu: 4)
+        let queue = try Self.declareQueue(env)
+        let admission = world.startAdmission()
+        defer { _ = admission.stopAndJoin() }
+        try GridworldJobs.submit(world, key: "midnight", fields: ["priority_class": "batch"], priority: .batch)
+        #expect(try eventually { try env.count("SELECT count(*) FROM jobs WHERE idempotency_key = 'midnight'") == 1 })
+        let jobID = try env.pool.withConnection { try $0.query("SELECT id FROM jobs WHERE idempotency_key = 'midnight'")[0].decode(0, as: UUID.self) }
+        let accountant = try Self.accountant(env)
+        defer { _ = accountant.terminate() }
+
+        let job = JSONValue.string(jobID.uuidString.lowercased())
+        let run = UUID()
+        let start = try #require(ISO8601.date(from: "2026-11-30T23:59:30Z"))
+        let end = start.addingTimeInterval(75)
+        let events = [
+            EventEnvelope(
+                type: "node.usage", occurredAt: start.addingTimeInterval(10), producer: "tests",
+                payload: ["node": "n1", "runs": "not a list"]),
+            EventEnvelope(
+                type: "job.started", occurredAt: start, producer: "tests", tenant: "acme",
+                payload: ["job_id": job, "run_id": .string(run.uuidString.lowercased()), "node": "n1", "rank": 0, "started_at": .string(ISO8601.string(from: start))]),
+            EventEnvelope(
+                type: "node.usage", occurredAt: start.addingTimeInterval(60), producer: "tests",
+                payload: ["node": "n1", "runs": [["job_id": job, "run_id": .string(run.uuidString.lowercased()), "started_at": .string(ISO8601.string(from: start))]]]),
+            EventEnvelope(
+                type: "job.finished", occurredAt: end, producer: "tests", tenant: "acme",
+                payload: ["job_id": job, "run_id": .string(run.uuidString.lowercased()), "rank": 0, "outcome": "succeeded"]),
+        ]
+        let publisher = try AMQPConnection(url: env.amqpURL)
+        try publisher.enableConfirms()
+        try publisher.publish(
+            try events.map {
+                AMQPOutgoingMessage(
+                    exchange: "", routingKey: queue, properties: AMQPProperties(messageID: $0.id.uuidString.lowercased(), type: $0.type),
+                    body: try $0.encoded())
+            })
+        #expect(try eventually { try env.count("SELECT count(*) FROM cost_jobs WHERE job_id = $1 AND ended_at IS NOT NULL", [jobID]) == 1 })
+        #expect(try eventually { try publisher.messageCount(queue: env.topology.deadLetterQueueName(queue)) == 1 })
+        publisher.close()
+
+        // 4 cores of cpu at $0.04, batch (30% off): $0.112 an hour. 30 s in November, 45 s in December.
+        let ledger = try env.pool.withConnection {
+            try $0.query("SELECT day::text, seconds, cost FROM cost_ledger WHERE run_id = $1 ORDER BY day", [run]).map {
+                "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: Decimal.self)) s $\(try $0.decode(2, as: Decimal.self))"
+            }
+        }
+        #expect(ledger == ["2026-11-30 30 s $0.00093333", "2026-12-01 45 s $0.0014"])
+        let spend = try env.pool.withConnection {
+            try $0.query("SELECT period, metered FROM cost_spend WHERE tenant = 'acme' ORDER BY period").map {
+                "\(try $0.decode(0, as: String.self)) $\(try $0.decode(1, as: Decimal.self))"
+            }
+        }
+        #expect(spend.contains("2026-11 $0.00093333"))
+        #expect(spend.contains("2026-12 $0.0014"))
+        #expect(spend.contains("total $0.00233333"))
+        // The job ended: its whole reservation is released.
+        #expect(try env.count("SELECT count(*) FROM cost_jobs WHERE job_id = $1 AND released = projected", [jobID]) == 1)
+    }
 }

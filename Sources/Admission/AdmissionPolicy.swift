@@ -194,17 +194,22 @@ public enum AdmissionPolicy {
         _ context: AdmissionContext, _ reasons: inout [Rejection]
     ) {
         let basis = "\(spec.replicas) × \(flavor.units(of: resources)) \(flavor.unitName)(s) × \(formatHours(spec.maxRuntimeSeconds)) max runtime at $\(flavor.pricePerUnitHour.moneyText)/\(flavor.unitName)-hour"
-        if let monthly = tenant.monthlyBudget, context.reservedThisMonth + cost > monthly {
-            reasons.append(
-                Rejection(
-                    .budgetExhausted, field: "max_runtime",
-                    "projected cost $\(cost.moneyText) (\(basis)) would bring tenant \(tenant.name) to $\((context.reservedThisMonth + cost).moneyText) this month, over its monthly budget of $\(monthly.moneyText)"))
-        }
-        if let total = tenant.totalBudget, context.reservedTotal + cost > total {
-            reasons.append(
-                Rejection(
-                    .budgetExhausted, field: "max_runtime",
-                    "projected cost $\(cost.moneyText) (\(basis)) would bring tenant \(tenant.name) to $\((context.reservedTotal + cost).moneyText) in total, over its total budget of $\(total.moneyText)"))
+        for (budget, committed, scope, span) in [
+            (tenant.monthlyBudget, context.reservedThisMonth, "monthly", "this month"), (tenant.totalBudget, context.reservedTotal, "total", "in total"),
+        ] {
+            guard let budget, committed + cost > budget else { continue }
+            if committed >= budget, cost > 0 {
+                // Nothing can fit: say so rather than how far over this one job would go.
+                reasons.append(
+                    Rejection(
+                        .budgetExhausted, field: "max_runtime",
+                        "tenant \(tenant.name) has no \(scope) budget left: $\(committed.moneyText) of $\(budget.moneyText) is spent or reserved by admitted jobs (agentctl cost budgets); this job would cost up to $\(cost.moneyText) (\(basis))"))
+            } else {
+                reasons.append(
+                    Rejection(
+                        .budgetExhausted, field: "max_runtime",
+                        "projected cost $\(cost.moneyText) (\(basis)) would bring tenant \(tenant.name) to $\((committed + cost).moneyText) \(span), over its \(scope) budget of $\(budget.moneyText)"))
+            }
         }
     }
 

@@ -96,6 +96,11 @@ struct AdmissionPolicyTests {
         let both = reasons(AdmissionPolicy.decide(spec: spec(), problems: [], context: context(month: 999, total: 4_999), jobID: UUID()))
         #expect(both.count == 2)
         #expect(reasons(AdmissionPolicy.decide(spec: spec(), problems: [], context: context(month: 997.52), jobID: UUID())).isEmpty, "exactly at the limit is allowed")
+        // A tenant whose budget is already spent (metered cost counts as committed) is told so.
+        let spent = reasons(AdmissionPolicy.decide(spec: spec(), problems: [], context: context(month: 1_000.07), jobID: UUID()))
+        #expect(
+            spent.first?.message
+                == "tenant acme has no monthly budget left: $1000.07 of $1000.00 is spent or reserved by admitted jobs (agentctl cost budgets); this job would cost up to $2.48 (1 × 1 GPU(s) × 1 h max runtime at $2.48/GPU-hour)")
     }
 
     @Test("Every reason is reported, not just the first")

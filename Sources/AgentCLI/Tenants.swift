@@ -40,11 +40,14 @@ struct Tenants: ParsableCommand {
 
     struct SetBudget: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set-budget", abstract: "Set a tenant's budgets in dollars (omit one to make it unlimited).")
+            commandName: "set-budget",
+            abstract: "Set a tenant's budgets in dollars, warning threshold and over-budget policy; what is omitted stays as it is.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Tenant.") var name: String
-        @Option(help: "Monthly budget.") var monthly: Decimal?
+        @Option(help: "Monthly budget (calendar month, UTC).") var monthly: Decimal?
         @Option(help: "Total budget.") var total: Decimal?
+        @Flag(help: "No monthly limit.") var noMonthly = false
+        @Flag(help: "No total limit.") var noTotal = false
         @Option(help: "Warn (budget.warning) when this percentage of a budget is spent (default 80; unchanged if omitted).")
         var warnAt: Decimal?
         @Option(
@@ -52,6 +55,14 @@ struct Tenants: ParsableCommand {
                 "Once a budget is spent: stop (its jobs stop at their next checkpoint and wait) or downgrade (they run on, preemptible by other tenants' jobs). Unchanged if omitted; default stop.",
                 valueName: "stop|downgrade"))
         var overBudget: String?
+
+        func validate() throws {
+            if noMonthly && monthly != nil { throw ValidationError("--monthly and --no-monthly contradict each other") }
+            if noTotal && total != nil { throw ValidationError("--total and --no-total contradict each other") }
+            if monthly == nil && total == nil && !noMonthly && !noTotal && warnAt == nil && overBudget == nil {
+                throw ValidationError("nothing to set: give --monthly, --total, --no-monthly, --no-total, --warn-at or --over-budget")
+            }
+        }
 
         func run() throws {
             var policy: Registry.OverBudgetPolicy?
@@ -61,10 +72,14 @@ struct Tenants: ParsableCommand {
                 }
                 policy = value
             }
-            try options.withRegistry { registry in
-                try registry.setBudget(tenant: name, monthly: monthly, total: total, warnAtPercent: warnAt, overBudget: policy)
+            let (newMonthly, newTotal) = try options.withRegistry { registry -> (Decimal?, Decimal?) in
+                guard let current = try registry.tenant(name)?.record else { throw RegistryError(field: "tenant", "tenant \"\(name)\" does not exist") }
+                let newMonthly = noMonthly ? nil : monthly ?? current.monthlyBudget
+                let newTotal = noTotal ? nil : total ?? current.totalBudget
+                try registry.setBudget(tenant: name, monthly: newMonthly, total: newTotal, warnAtPercent: warnAt, overBudget: policy)
+                return (newMonthly, newTotal)
             }
-            var line = "tenant \(name): monthly \(money(monthly)), total \(money(total))"
+            var line = "tenant \(name): monthly \(money(newMonthly)), total \(money(newTotal))"
             if let warnAt { line += ", warn at \(warnAt)%" }
             if let policy { line += ", over budget: \(policy.rawValue)" }
             print(line)

@@ -31,9 +31,9 @@ public struct BudgetLoop: Sendable {
 
     public func checkOnce(now: Date = Date()) throws {
         try pool.transaction { db in
-            let (events, messages) = try BudgetWatch.check(
+            let events = try BudgetWatch.check(
                 try BudgetWatch.watchedTenants(in: db), now: now, producer: CostHandler.workerName, topology: topology, in: db)
-            try EventRecorder.append(events.map { ($0, nil) }, messages: messages, topology: topology, in: db)
+            try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
         }
     }
 }

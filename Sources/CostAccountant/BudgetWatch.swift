@@ -7,10 +7,14 @@ import Postgres
 /// Compares tenants' metered spending with their budgets and emits an event when a budget's state
 /// changes: `budget.warning` (a budget reached its warning threshold), `budget.exceeded` (the
 /// tenant has spent a budget: admission already refuses its jobs; the scheduler holds or downgrades
-/// them; with policy `stop` the copy sent to the nodes running its jobs stops them at their next
-/// checkpoint) and `budget.restored` (no budget is spent any more: raised, or a new month).
-/// The last state is kept per tenant, scope and period under a row lock, so however many
-/// replicas check, each change is announced once.
+/// them and, with policy `stop`, sends the event to the nodes running them, whose agents stop them
+/// at their next checkpoint) and `budget.restored` (no budget is spent any more: raised, or a new
+/// month). A policy changed while over budget is announced again with `budget.exceeded`.
+///
+/// The tenant's row in `cost_budget_tenants` is locked before anything is read, so however many
+/// replicas check, they decide one after the other on fresh figures and each change is announced
+/// once; `budget.exceeded` / `budget.restored` carry a version from one sequence, taken under that
+/// lock, by which the scheduler orders them.
 public enum BudgetWatch {
     struct Tenant {
         var name: String
@@ -20,12 +24,27 @@ public enum BudgetWatch {
         var policy: String
     }
 
+    /// What was last announced for a tenant.
+    struct Announced {
+        var over: Bool
+        var policy: String?
+    }
+
     static func check(
         _ names: Set<String>, now: Date, producer: String, topology: Topology, in db: PostgresConnection
-    ) throws -> (events: [EventEnvelope], messages: [OutboxMessage]) {
-        guard !names.isEmpty else { return ([], []) }
+    ) throws -> [EventEnvelope] {
+        guard !names.isEmpty else { return [] }
         let names = names.sorted()
         let month = Metering.monthText(now)
+        // First the lock (name order on every replica), then the figures.
+        try db.query(
+            "INSERT INTO cost_budget_tenants (tenant) SELECT t FROM unnest($1::text[]) AS t ORDER BY 1 ON CONFLICT DO NOTHING", [names])
+        var announced: [String: Announced] = [:]
+        for row in try db.query(
+            "SELECT tenant, over, policy FROM cost_budget_tenants WHERE tenant = ANY($1::text[]) ORDER BY tenant FOR UPDATE", [names])
+        {
+            announced[try row.decode(0, as: String.self)] = Announced(over: try row.decode(1), policy: try row.decodeIfPresent(2, as: String.self))
+        }
         var tenants: [Tenant] = []
         for row in try db.query(
             "SELECT name, monthly_budget, total_budget, budget_warning_percent, over_budget FROM tenants WHERE name = ANY($1::text[]) ORDER BY name",
@@ -36,7 +55,7 @@ public enum BudgetWatch {
                     name: try row.decode(0), monthly: try row.decodeIfPresent(1, as: Decimal.self), total: try row.decodeIfPresent(2, as: Decimal.self),
                     warningPercent: try row.decode(3), policy: try row.decode(4)))
         }
-        guard !tenants.isEmpty else { return ([], []) }
+        guard !tenants.isEmpty else { return [] }
         var spent: [String: Decimal] = [:]  // "tenant/period"
         var reserved: [String: Decimal] = [:]  // this month's reservations not yet released
         for row in try db.query(
@@ -60,7 +79,7 @@ public enum BudgetWatch {
         {
             burn[try row.decode(0, as: String.self)] = try row.decode(1, as: Decimal.self)
         }
-        // The states to compare with: this month's, the total's, and any earlier month still not ok.
+        // Each budget's last state (for warnings), this month's and the total's.
         try db.query(
             """
             INSERT INTO cost_budget_states (tenant, scope, period, state, spent)
@@ -68,30 +87,23 @@ public enum BudgetWatch {
             FROM unnest($1::text[]) AS t, unnest(ARRAY['monthly', 'total']) AS s ORDER BY 1, 2
             ON CONFLICT DO NOTHING
             """, [names, month])
-        var previous: [String: [(scope: String, period: String, state: BudgetState)]] = [:]
+        var previous: [String: BudgetState] = [:]  // "tenant/scope"
         for row in try db.query(
-            """
-            SELECT tenant, scope, period, state FROM cost_budget_states
-            WHERE tenant = ANY($1::text[]) AND (period IN ($2, 'total') OR state <> 'ok') ORDER BY tenant, scope, period FOR UPDATE
-            """, [names, month])
+            "SELECT tenant, scope, state FROM cost_budget_states WHERE tenant = ANY($1::text[]) AND period IN ($2, 'total')", [names, month])
         {
-            previous[try row.decode(0, as: String.self), default: []].append(
-                (try row.decode(1), try row.decode(2), BudgetState(rawValue: try row.decode(3, as: String.self)) ?? .ok))
+            previous["\(try row.decode(0, as: String.self))/\(try row.decode(1, as: String.self))"] =
+                BudgetState(rawValue: try row.decode(2, as: String.self)) ?? .ok
         }
 
         var events: [EventEnvelope] = []
-        var messages: [OutboxMessage] = []
         var updates: [(tenant: String, scope: String, period: String, state: BudgetState, spent: Decimal, budget: Decimal?)] = []
+        var announcements: [(tenant: String, over: Bool, policy: String?, version: Int64)] = []
         for tenant in tenants {
-            let rows = previous[tenant.name] ?? []
-            let wasOver = rows.contains { $0.state == .exceeded }
             var scopes: [JSONValue] = []
-            var isOver = false
             for (scope, period, budget) in [("monthly", month, tenant.monthly), ("total", "total", tenant.total)] {
                 let amount = spent["\(tenant.name)/\(period)"] ?? 0
-                let old = rows.first { $0.scope == scope && $0.period == period }?.state ?? .ok
+                let old = previous["\(tenant.name)/\(scope)"] ?? .ok
                 let new = BudgetRule.state(spent: amount, budget: budget, warningPercent: tenant.warningPercent)
-                if new == .exceeded { isOver = true }
                 var detail: [String: JSONValue] = [
                     "scope": .string(scope), "period": .string(period), "spent": .string(amount.moneyText),
                     "budget": budget.map { .string($0.moneyText) } ?? .null,
@@ -100,8 +112,8 @@ public enum BudgetWatch {
                     detail["forecast_month_end"] = .string(
                         BudgetRule.monthEndForecast(
                             spent: amount, burnPerHour: burn[tenant.name] ?? 0, secondsLeft: Metering.secondsToMonthEnd(now),
-                            reserved: reserved[tenant.name] ?? 0)
-                            .moneyText)
+                            reserved: reserved[tenant.name] ?? 0
+                        ).moneyText)
                 }
                 if new == .exceeded { scopes.append(.object(detail)) }
                 if BudgetRule.event(from: old, to: new) == "budget.warning", let budget, budget > 0 {
@@ -111,24 +123,32 @@ public enum BudgetWatch {
                 }
                 if new != old { updates.append((tenant.name, scope, period, new, amount, budget)) }
             }
-            if isOver && !wasOver {
-                let nodes = tenant.policy == "stop" ? try openRunNodes(tenant.name, in: db) : []
-                let exceeded = event(
-                    "budget.exceeded", tenant: tenant.name, producer: producer,
-                    payload: [
-                        "policy": .string(tenant.policy), "scopes": .array(scopes), "nodes": .array(nodes.map(JSONValue.string)),
-                        "burn_per_hour": .string((burn[tenant.name] ?? 0).moneyText),
-                    ])
-                events.append(exceeded)
-                // The nodes running its jobs stop them at their next checkpoint.
-                messages += try OutboxMessage.placementCopies(of: exceeded, nodes: nodes, topology: topology)
-            } else if wasOver && !isOver {
-                events.append(event("budget.restored", tenant: tenant.name, producer: producer, payload: ["policy": .string(tenant.policy)]))
+            let was = announced[tenant.name] ?? Announced(over: false, policy: nil)
+            let isOver = !scopes.isEmpty
+            // Over budget now and not before, or still over but under another policy: (re)announce.
+            if isOver && (!was.over || was.policy != tenant.policy) {
+                let version = try nextVersion(in: db)
+                events.append(
+                    event(
+                        "budget.exceeded", tenant: tenant.name, producer: producer,
+                        payload: [
+                            "policy": .string(tenant.policy), "scopes": .array(scopes), "version": .number(Double(version)),
+                            "burn_per_hour": .string((burn[tenant.name] ?? 0).moneyText),
+                        ]))
+                announcements.append((tenant.name, true, tenant.policy, version))
+            } else if was.over && !isOver {
+                let version = try nextVersion(in: db)
+                events.append(
+                    event(
+                        "budget.restored", tenant: tenant.name, producer: producer,
+                        payload: ["policy": .string(tenant.policy), "version": .number(Double(version))]))
+                announcements.append((tenant.name, false, nil, version))
             }
         }
-        // Earlier months are over: their states close (a spent month no longer holds the tenant).
+        // Earlier months are over: their states close. Only earlier ones: a replica whose clock is
+        // behind must not reopen the month another one already began.
         try db.query(
-            "UPDATE cost_budget_states SET state = 'ok', changed_at = $3 WHERE tenant = ANY($1::text[]) AND scope = 'monthly' AND period <> $2 AND state <> 'ok'",
+            "UPDATE cost_budget_states SET state = 'ok', changed_at = $3 WHERE tenant = ANY($1::text[]) AND scope = 'monthly' AND period < $2 AND state <> 'ok'",
             [names, month, now])
         if !updates.isEmpty {
             try db.query(
@@ -142,23 +162,27 @@ public enum BudgetWatch {
                     PostgresNullableArray(updates.map(\.budget)), now,
                 ])
         }
-        return (events, messages)
+        for (tenant, over, policy, version) in announcements {
+            try db.query(
+                "UPDATE cost_budget_tenants SET over = $2, policy = $3, version = $4, changed_at = $5 WHERE tenant = $1",
+                [tenant, over, policy, version, now])
+        }
+        return events
     }
 
-    /// The nodes where the tenant has runs going (as the accountant last heard).
-    static func openRunNodes(_ tenant: String, in db: PostgresConnection) throws -> [String] {
-        try db.query(
-            "SELECT DISTINCT node_id FROM cost_runs WHERE tenant = $1 AND ended_at IS NULL AND node_id IS NOT NULL ORDER BY 1", [tenant]
-        ).map { try $0.decode(0, as: String.self) }
+    /// Versions come from one sequence, taken while the tenant's row is locked: one tenant's
+    /// announcements get increasing versions in the order they were made.
+    private static func nextVersion(in db: PostgresConnection) throws -> Int64 {
+        try db.query("SELECT nextval('cost_budget_versions')")[0].decode(0, as: Int64.self)
     }
 
-    /// Tenants worth a periodic look: those with a budget, or a budget state that is not ok.
+    /// Tenants worth a periodic look: those with a budget, or announced over budget.
     static func watchedTenants(in db: PostgresConnection) throws -> Set<String> {
         Set(
             try db.query(
                 """
                 SELECT name FROM tenants WHERE monthly_budget IS NOT NULL OR total_budget IS NOT NULL
-                UNION SELECT tenant FROM cost_budget_states WHERE state <> 'ok'
+                UNION SELECT tenant FROM cost_budget_tenants WHERE over
                 """
             ).map { try $0.decode(0, as: String.self) })
     }

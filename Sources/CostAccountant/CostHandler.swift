@@ -29,9 +29,8 @@ public struct CostHandler: MessageHandler {
         guard !reports.isEmpty else { return }
         let now = Date()
         let tenants = try CostLedger.apply(reports, now: now, in: context.db)
-        let (budgetEvents, messages) = try BudgetWatch.check(
-            tenants, now: now, producer: Self.workerName, topology: context.topology, in: context.db)
-        for event in budgetEvents { try context.emit(event) }
-        for message in messages { try context.send(message) }
+        for event in try BudgetWatch.check(tenants, now: now, producer: Self.workerName, topology: context.topology, in: context.db) {
+            try context.emit(event)
+        }
     }
 }

@@ -37,7 +37,10 @@ enum CostLedger {
                 runs[id]?.meter.seen(at: at)
                 if runs[id]?.node == nil { runs[id]?.node = node }
             case .runEnded(let id, _, let outcome, let at):
-                runs[id]?.meter.ended(at: at)
+                // `lost`: reported when its node agent restarted, maybe long after the node went
+                // silent; metered up to the last report that saw it running.
+                let end = outcome == "lost" ? min(at, runs[id]?.meter.seenUntil ?? at) : at
+                runs[id]?.meter.ended(at: end)
                 if runs[id]?.outcome == nil { runs[id]?.outcome = outcome }
             case .jobEnded, .budgetChanged:
                 continue

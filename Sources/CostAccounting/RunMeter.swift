@@ -1,8 +1,9 @@
 import Foundation
 
 /// What the accountant knows of one run: when it started, the newest time a heartbeat saw it
-/// running, and when it ended. Events may arrive in any order and more than once; the metered
-/// interval only depends on the values, so applying the same report again changes nothing.
+/// running, and when it ended. Events may arrive in any order and more than once. Every merge is
+/// commutative (earliest start, newest heartbeat, earliest end), so the metered interval depends
+/// only on which reports arrived, not on their order or number.
 public struct RunMeter: Sendable, Hashable {
     public var startedAt: Date?
     public var seenUntil: Date?
@@ -14,9 +15,9 @@ public struct RunMeter: Sendable, Hashable {
         self.endedAt = endedAt
     }
 
-    /// The run's start (job.started, or a heartbeat's copy of it): the first one reported stands.
+    /// The run's start (job.started, or a heartbeat's copy of it): the earliest reported.
     public mutating func started(at date: Date) {
-        if startedAt == nil { startedAt = date }
+        startedAt = min(startedAt ?? date, date)
     }
 
     /// A heartbeat saw it running at `date`.
@@ -24,9 +25,10 @@ public struct RunMeter: Sendable, Hashable {
         seenUntil = max(seenUntil ?? date, date)
     }
 
-    /// Its end: the first one reported stands (a late copy of another report cannot move it).
+    /// Its end (a run's end may be reported twice: rank 0 of a curriculum's last stage sends
+    /// job.stage_finished and job.finished): the earliest reported.
     public mutating func ended(at date: Date) {
-        if endedAt == nil { endedAt = date }
+        endedAt = min(endedAt ?? date, date)
     }
 
     /// Metered up to its end once it ended, else up to the newest heartbeat.

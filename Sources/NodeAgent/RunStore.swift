@@ -85,7 +85,7 @@ enum RunStore {
             """
             SELECT j.tenant, v.command, v.image, j.max_runtime_seconds, j.curriculum::text, j.gpus, j.cpu, j.memory_gib,
                    j.checkpoint_interval_seconds,
-                   EXISTS (SELECT 1 FROM sched_budget_holds h WHERE h.tenant = j.tenant AND h.policy = 'stop')
+                   EXISTS (SELECT 1 FROM sched_budget_holds h WHERE h.tenant = j.tenant AND h.held AND h.policy = 'stop')
             FROM jobs j JOIN agent_versions v ON v.tenant = j.tenant AND v.agent = j.agent AND v.version = j.agent_version
             WHERE j.id = $1
             """, [jobID]
@@ -234,24 +234,31 @@ enum RunStore {
         ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: Int.self)) }
     }
 
-    /// The tenant spent its budget (budget.exceeded, policy `stop`): its jobs' rank-0 runs here stop
-    /// at their next checkpoint (their other ranks stop with the job); runs not yet started end at
-    /// once. Returns those (for their events).
+    /// The tenant spent its budget (budget.exceeded, policy `stop`, sent on by the scheduler once
+    /// it holds the tenant): its jobs' rank-0 runs here stop at their next checkpoint (their other
+    /// ranks stop with the job); runs not yet started end at once. Returns those (for their
+    /// events). Nothing happens if the hold is gone (a copy that arrives after budget.restored).
     static func requestBudgetStop(tenant: String, node: String, in db: PostgresConnection) throws -> [(
         runID: UUID, jobID: UUID, rank: Int, attempt: Int
     )] {
-        try db.query(
-            """
-            UPDATE runs r SET stop_requested = true, stop_reason = 'budget_exceeded' FROM jobs j
-            WHERE r.node_id = $1 AND j.id = r.job_id AND j.tenant = $2 AND r.state = 'running' AND r.rank = 0 AND NOT r.stop_requested
-            """, [node, tenant])
-        return try db.query(
+        guard
+            try db.query("SELECT 1 FROM sched_budget_holds WHERE tenant = $1 AND held AND policy = 'stop'", [tenant]).first != nil
+        else { return [] }
+        // Not yet started first: one the supervisor is launching right now is locked by it; this
+        // waits, finds it running, and the next statement asks it to stop.
+        let stopped = try db.query(
             """
             UPDATE runs r SET state = 'stopped', stop_reason = 'budget_exceeded', finished_at = now() FROM jobs j
             WHERE r.node_id = $1 AND j.id = r.job_id AND j.tenant = $2 AND r.state = 'starting'
             RETURNING r.run_id, r.job_id, r.rank, r.attempt
             """, [node, tenant]
         ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: UUID.self), try $0.decode(2, as: Int.self), try $0.decode(3, as: Int.self)) }
+        try db.query(
+            """
+            UPDATE runs r SET stop_requested = true, stop_reason = 'budget_exceeded' FROM jobs j
+            WHERE r.node_id = $1 AND j.id = r.job_id AND j.tenant = $2 AND r.state = 'running' AND r.rank = 0 AND NOT r.stop_requested
+            """, [node, tenant])
+        return stopped
     }
 
     /// This node's running runs and when they started (the usage heartbeat).

@@ -32,7 +32,7 @@ struct SupervisedRun {
     /// The preemption worker stopped it: it ends `preempted` (the scheduler requeues the job).
     var preempted = false
     /// Its tenant spent its budget: it stops after its next checkpoint, or at this instant if none
-    /// comes (`budgetStopBy`), and ends `budget_exceeded` (the job's end: not retried).
+    /// comes (`budgetStopBy`), and ends `budget_exceeded` (the scheduler requeues and holds the job).
     var budgetStopBy: ContinuousClock.Instant?
     var budgetStopped = false
     var checkpointIntervalSeconds: Int?

@@ -113,13 +113,18 @@ public final class Supervisor: @unchecked Sendable {
             jobID: run.jobID, runID: run.runID, rank: run.rank, nodes: run.nodes, addresses: run.nodes.map(settings.address(of:)),
             checkpointDirectory: launcher.checkpointDirectory(jobID: run.jobID, local: checkpointDirectory), resumeFrom: resumeFrom, parameters: step?.parameters ?? .object([:]))
         if info.budgetHeld {
-            // Placed before its tenant's budget was spent; the scheduler holds its jobs now.
+            // Placed before its tenant's budget was spent; the scheduler holds its jobs now. Any
+            // rank speaks for the job here (job.finished): the scheduler requeues the attempt, and
+            // its requeue stops the gang's other ranks wherever they run.
             try RunStore.finish(run.runID, state: "stopped", exitCode: nil, signal: nil, in: db)
             return (
                 nil,
-                finishedEvent(
-                    run.jobID, run.runID, rank: run.rank, attempt: run.attempt, tenant: info.tenant, outcome: "budget_exceeded",
-                    reason: "tenant \(info.tenant) has spent its budget; the run was not started")
+                envelope(
+                    "job.finished", jobID: run.jobID, runID: run.runID, tenant: info.tenant,
+                    [
+                        "outcome": "budget_exceeded", "reason": .string("tenant \(info.tenant) has spent its budget; the run was not started"),
+                        "rank": .number(Double(run.rank)), "attempt": .number(Double(run.attempt)),
+                    ])
             )
         }
         let maxRuntime = step?.maxRuntimeSeconds ?? info.maxRuntimeSeconds
@@ -364,12 +369,13 @@ public final class Supervisor: @unchecked Sendable {
             // Rank 0 of the job's current attempt ends that attempt (the scheduler retries it);
             // a run of an attempt the job has moved past (its node was lost meanwhile) only reports itself.
             let current = try RunStore.currentAttempts(of: lost.map(\.jobID), in: db)
-            let events = lost.filter { $0.rank == 0 }.map { run -> EventEnvelope in
+            // Every other rank reports its end too (run.finished), so its metering closes.
+            let events = lost.map { run -> EventEnvelope in
                 let stale = current[run.jobID].map { run.attempt < $0 } ?? false
                 return envelope(
-                    stale ? "run.finished" : "job.finished", jobID: run.jobID, runID: run.runID, tenant: run.tenant,
+                    run.rank == 0 && !stale ? "job.finished" : "run.finished", jobID: run.jobID, runID: run.runID, tenant: run.tenant,
                     [
-                        "outcome": "lost", "reason": "the node agent restarted while it ran", "rank": .number(0),
+                        "outcome": "lost", "reason": "the node agent restarted while it ran", "rank": .number(Double(run.rank)),
                         "attempt": .number(Double(run.attempt)),
                     ])
             }

@@ -87,11 +87,15 @@ public struct PreemptionRequest: Sendable, Hashable {
     /// Its tenant holds less than its nominal quota of this flavor, so it may reclaim what other
     /// tenants borrowed, whatever their class.
     public var tenantUnderNominal: Bool
+    /// Its own tenant spent its budget (downgraded): it may not stop other over-budget tenants'
+    /// jobs regardless of class (two such tenants would take turns stopping each other).
+    public var overBudget: Bool
 
     public init(
         id: String, tenant: String, priorityClass: PriorityClass, flavor: String, perReplica: Resources, replicas: Int,
-        sameZone: Bool = false, tenantUnderNominal: Bool = false
+        sameZone: Bool = false, tenantUnderNominal: Bool = false, overBudget: Bool = false
     ) {
+        self.overBudget = overBudget
         self.id = id
         self.tenant = tenant
         self.priorityClass = priorityClass

@@ -126,7 +126,7 @@ public enum VictimSelection {
 
     /// Why `job` may be stopped for `request`, or nil if it may not (whatever its runtime and nodes).
     public static func eligibility(of job: RunningJob, for request: PreemptionRequest) -> VictimReason? {
-        if job.overBudget && job.tenant != request.tenant { return .overBudget }
+        if job.overBudget && job.tenant != request.tenant && !request.overBudget { return .overBudget }
         if job.priorityClass < request.priorityClass { return .lowerPriority }
         if request.tenantUnderNominal && job.borrowing && job.tenant != request.tenant { return .reclaimBorrowed }
         return nil

@@ -16,7 +16,7 @@ enum PreemptionStore {
     static func waiting(jobID: UUID?, limit: Int, in db: PostgresConnection) throws -> [Waiting] {
         try db.query(
             """
-            SELECT job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone FROM sched_jobs
+            SELECT job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone, over_budget FROM sched_jobs
             WHERE state = 'pending' AND reason_code IN ('capacity', 'quota') AND (not_before IS NULL OR not_before <= now())
               AND ($1::uuid IS NULL OR job_id = $1)
             ORDER BY CASE priority_class WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 WHEN 'low' THEN 3 ELSE 4 END,
@@ -31,7 +31,7 @@ enum PreemptionStore {
                 request: PreemptionRequest(
                     id: id.uuidString.lowercased(), tenant: tenant, priorityClass: priority, flavor: try row.decode(3),
                     perReplica: Resources(gpus: try row.decode(4), cpu: try row.decode(5), memoryGiB: try row.decode(6)),
-                    replicas: try row.decode(7), sameZone: try row.decode(8)),
+                    replicas: try row.decode(7), sameZone: try row.decode(8), overBudget: try row.decode(9)),
                 jobID: id, tenant: tenant)
         }
     }

@@ -4,33 +4,43 @@ import Postgres
 
 /// A tenant that spent its budget (`budget.exceeded`, from the cost accountant) until it has
 /// budget again (`budget.restored`). With policy `stop` its waiting jobs are held (reason
-/// `budget`) while the node agents stop its running ones; with `downgrade` its jobs go on but are
-/// marked `over_budget`, and the preemption worker may stop them for any other tenant's job.
+/// `budget`), and the event goes on to the nodes its running jobs hold, whose agents stop them at
+/// their next checkpoint; with `downgrade` its jobs go on but are marked `over_budget`, and the
+/// preemption worker may stop them for any other tenant's job. Events carry a version: one older
+/// than the last applied for the tenant (the broker does not keep their order) changes nothing.
 enum BudgetHold {
-    static func apply(tenant: String, exceeded: Bool, policy: String, in db: PostgresConnection) throws {
-        guard exceeded else {
-            try db.query("DELETE FROM sched_budget_holds WHERE tenant = $1", [tenant])
-            try db.query("UPDATE sched_jobs SET over_budget = false WHERE tenant = $1 AND over_budget", [tenant])
-            return
-        }
+    /// Returns the nodes to send the event to (a `stop` hold: those of the tenant's running jobs).
+    static func apply(tenant: String, exceeded: Bool, policy: String, version: Int, in db: PostgresConnection) throws -> [String] {
         let message =
-            policy == "stop"
-            ? "tenant \(tenant) has spent its budget: its jobs wait until the budget is raised or a new month begins"
-            : "tenant \(tenant) has spent its budget: its jobs run preemptible by any other tenant's job"
-        try db.query(
+            !exceeded ? "tenant \(tenant) has budget again"
+            : policy == "stop"
+                ? "tenant \(tenant) has spent its budget: its jobs wait until the budget is raised or a new month begins"
+                : "tenant \(tenant) has spent its budget: its jobs run preemptible by any other tenant's job"
+        let applied = try db.query(
             """
-            INSERT INTO sched_budget_holds (tenant, policy, message) VALUES ($1, $2, $3)
-            ON CONFLICT (tenant) DO UPDATE SET policy = EXCLUDED.policy, message = EXCLUDED.message
-            """, [tenant, policy, message])
+            INSERT INTO sched_budget_holds (tenant, policy, message, held, version, since) VALUES ($1, $2, $3, $4, $5, now())
+            ON CONFLICT (tenant) DO UPDATE SET policy = EXCLUDED.policy, message = EXCLUDED.message, held = EXCLUDED.held,
+                version = EXCLUDED.version, since = EXCLUDED.since
+            WHERE sched_budget_holds.version < EXCLUDED.version
+            RETURNING tenant
+            """, [tenant, policy, message, exceeded, version])
+        guard !applied.isEmpty else { return [] }  // stale
         try db.query(
             "UPDATE sched_jobs SET over_budget = $2 WHERE tenant = $1 AND state IN ('pending', 'scheduled') AND over_budget <> $2",
-            [tenant, policy == "downgrade"])
+            [tenant, exceeded && policy == "downgrade"])
+        guard exceeded, policy == "stop" else { return [] }
+        return try db.query(
+            """
+            SELECT DISTINCT a.node_id FROM allocations a JOIN sched_jobs j ON j.job_id = a.job_id
+            WHERE j.tenant = $1 AND j.state = 'scheduled' AND a.released_at IS NULL ORDER BY 1
+            """, [tenant]
+        ).map { try $0.decode(0, as: String.self) }
     }
 
     /// Tenants over budget with policy `stop`: their waiting jobs are held, with this message.
     static func stopHolds(in db: PostgresConnection) throws -> [String: String] {
         var holds: [String: String] = [:]
-        for row in try db.query("SELECT tenant, message FROM sched_budget_holds WHERE policy = 'stop'") {
+        for row in try db.query("SELECT tenant, message FROM sched_budget_holds WHERE held AND policy = 'stop'") {
             holds[try row.decode(0, as: String.self)] = try row.decode(1, as: String.self)
         }
         return holds

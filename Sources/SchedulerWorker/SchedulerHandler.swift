@@ -109,7 +109,11 @@ public struct SchedulerHandler: MessageHandler {
                 guard policy == "stop" || policy == "downgrade" else {
                     throw MessageFailure(index: index, error: MalformedMessage("\(event.type) policy must be stop or downgrade, got \(policy)"))
                 }
-                try BudgetHold.apply(tenant: tenant, exceeded: event.type == "budget.exceeded", policy: policy, in: context.db)
+                let nodes = try BudgetHold.apply(
+                    tenant: tenant, exceeded: event.type == "budget.exceeded", policy: policy, version: event.payload["version"]?.integerValue ?? 0,
+                    in: context.db)
+                // The nodes its running jobs hold stop them at their next checkpoint.
+                for copy in try OutboxMessage.placementCopies(of: event, nodes: nodes, topology: context.topology) { try context.send(copy) }
                 nodesChanged = true  // wake a round: held jobs wait, released ones may be placed
             case "node.registered":
                 let node: NodeRegistration.Node

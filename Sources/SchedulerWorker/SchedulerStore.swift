@@ -29,8 +29,10 @@ enum SchedulerStore {
         try db.query(
             """
             INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone,
-                                    submitted_at, max_runtime_seconds, depends_on, retry)
-            SELECT id, t, c, f, g, cpu, m, r, z, s, mr, d::uuid[], coalesce(nullif(rp, ''), $14)::jsonb
+                                    submitted_at, max_runtime_seconds, depends_on, retry, over_budget)
+            SELECT id, t, c, f, g, cpu, m, r, z, s, mr, d::uuid[], coalesce(nullif(rp, ''), $14)::jsonb,
+                   -- a tenant downgraded for its budget: its new jobs are downgraded too
+                   EXISTS (SELECT 1 FROM sched_budget_holds h WHERE h.tenant = t AND h.held AND h.policy = 'downgrade')
             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[],
                         $9::bool[], $10::timestamptz[], $11::int[], $12::text[], $13::text[])
                  AS u(id, t, c, f, g, cpu, m, r, z, s, mr, d, rp)

@@ -72,20 +72,24 @@ struct RunMeterTests {
         meter.ended(at: Self.start.addingTimeInterval(42))
         meter.seen(at: Self.start.addingTimeInterval(60))  // a heartbeat that raced the end
         #expect(meter.meteredUntil == Self.start.addingTimeInterval(42))
+        meter.ended(at: Self.start.addingTimeInterval(42.001))  // the same end, reported twice
+        meter.started(at: Self.start.addingTimeInterval(0.001))  // a heartbeat's copy of the start
         #expect(meter.charges(ratePerHour: 3600).map(\.cost) == [42])
     }
 
     @Test("Every order and duplication of start, heartbeats and end gives the same meter")
     func orderIndependent() {
-        enum Report { case start, seen(Double), end }
-        let reports: [Report] = [.start, .seen(5), .seen(12), .end, .start, .seen(12), .end]
+        enum Report { case start(Double), seen(Double), end(Double) }
+        // Two copies of the start a millisecond apart (job.started, a heartbeat's), two ends
+        // (job.stage_finished and job.finished of a curriculum's last stage), heartbeats twice.
+        let reports: [Report] = [.start(0), .seen(5), .seen(12), .end(20), .start(0.001), .seen(12), .end(20.0004)]
         func apply(_ order: [Report]) -> RunMeter {
             var meter = RunMeter()
             for report in order {
                 switch report {
-                case .start: meter.started(at: Self.start)
+                case .start(let offset): meter.started(at: Self.start.addingTimeInterval(offset))
                 case .seen(let offset): meter.seen(at: Self.start.addingTimeInterval(offset))
-                case .end: meter.ended(at: Self.start.addingTimeInterval(20))
+                case .end(let offset): meter.ended(at: Self.start.addingTimeInterval(offset))
                 }
             }
             return meter

@@ -33,6 +33,17 @@ struct OverBudgetTests {
         #expect(decision.victimIDs == ["spent"])
     }
 
+    @Test("A job of another over-budget tenant may not stop them (only by class, as ever)")
+    func notByAnotherSpender() {
+        let spent = Self.overBudget(Fixture.running("spent", tenant: "globex", .high, nodes: ["n1"]))
+        let full = [spent, Fixture.running("paying", tenant: "initech", .critical, nodes: ["n2"])]
+        var request = Fixture.request(tenant: "acme", .normal)
+        request.overBudget = true
+        #expect(Fixture.choose(request, nodes: Self.nodes, running: full).victimIDs.isEmpty)
+        request.priorityClass = .critical
+        #expect(Fixture.choose(request, nodes: Self.nodes, running: full).victims.first?.reason == .lowerPriority)
+    }
+
     @Test("Over-budget jobs go first, before cheaper lower-class victims")
     func first() {
         let cheap = Fixture.running("cheap", tenant: "initech", .batch, nodes: ["n1"], checkpoint: -1)

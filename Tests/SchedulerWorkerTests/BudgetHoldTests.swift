@@ -46,8 +46,10 @@ struct BudgetHoldTests {
                     "submitted_at": .string(ISO8601.string(from: Date())),
                 ])
         }
-        func budget(_ type: String, tenant: String, policy: String) -> EventEnvelope {
-            EventEnvelope(type: type, producer: "cost-accountant", tenant: tenant, payload: ["tenant": .string(tenant), "policy": .string(policy)])
+        func budget(_ type: String, tenant: String, policy: String, version: Int) -> EventEnvelope {
+            EventEnvelope(
+                type: type, producer: "cost-accountant", tenant: tenant,
+                payload: ["tenant": .string(tenant), "policy": .string(policy), "version": .number(Double(version))])
         }
         func row(_ id: UUID) throws -> (state: String, reason: String?, overBudget: Bool) {
             try env.pool.withConnection {
@@ -63,7 +65,7 @@ struct BudgetHoldTests {
         try EventRecorder.record([admitted(running, tenant: "globex")], topology: env.topology, pool: env.pool)
         #expect(try eventually { try row(running).state == "scheduled" })
         try EventRecorder.record(
-            [budget("budget.exceeded", tenant: "acme", policy: "stop"), budget("budget.exceeded", tenant: "globex", policy: "downgrade")],
+            [budget("budget.exceeded", tenant: "acme", policy: "stop", version: 1), budget("budget.exceeded", tenant: "globex", policy: "downgrade", version: 2)],
             topology: env.topology, pool: env.pool)
         #expect(try eventually { try row(running).overBudget })
         try EventRecorder.record([admitted(held, tenant: "acme")], topology: env.topology, pool: env.pool)
@@ -73,10 +75,18 @@ struct BudgetHoldTests {
         #expect(try env.count("SELECT count(*) FROM events WHERE type = 'job.pending' AND payload->>'code' = 'budget'") == 1)
 
         try EventRecorder.record(
-            [budget("budget.restored", tenant: "acme", policy: "stop"), budget("budget.restored", tenant: "globex", policy: "downgrade")],
+            [budget("budget.restored", tenant: "acme", policy: "stop", version: 3), budget("budget.restored", tenant: "globex", policy: "downgrade", version: 4)],
             topology: env.topology, pool: env.pool)
         #expect(try eventually { try row(held).state == "scheduled" })
         #expect(try eventually { try !row(running).overBudget })
-        #expect(try env.count("SELECT count(*) FROM sched_budget_holds") == 0)
+        #expect(try env.count("SELECT count(*) FROM sched_budget_holds WHERE held") == 0)
+
+        // An older budget.exceeded delivered late changes nothing.
+        try EventRecorder.record([budget("budget.exceeded", tenant: "globex", policy: "downgrade", version: 2)], topology: env.topology, pool: env.pool)
+        let late = UUID()
+        try EventRecorder.record([budget("budget.exceeded", tenant: "acme", policy: "stop", version: 1), admitted(late, tenant: "acme")], topology: env.topology, pool: env.pool)
+        #expect(try eventually { try row(late).state == "scheduled" })
+        #expect(try !row(running).overBudget)
+        #expect(try env.count("SELECT count(*) FROM sched_budget_holds WHERE held") == 0)
     }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: the end-to-end benchmark (docs/benchmarks.md, "End-to-end benchmark"). Starts the
 # private broker and database, builds in release mode, sets up a bench registry and ~5,000
-# simulated nodes, starts the admission and scheduler workers (release binaries, each with its own
-# credentials and metrics port), runs e2e-bench at a fixed offered rate and then as fast as it goes,
+# simulated nodes, starts the admission, scheduler and cost-accountant workers (release binaries,
+# each with its own credentials and metrics port; the accountant releases each finished job's
+# reservation), runs e2e-bench at a fixed offered rate and then as fast as it goes,
 # writes bench/results.json and prints a Markdown table, then stops the workers (SIGTERM).
 # The services are left running (make services-stop ends them).
 #
@@ -85,8 +86,8 @@ echo "   $(count_nodes) nodes"
 source scripts/workers.sh
 trap stop_workers EXIT
 
-echo "== starting workers ($replicas replica(s) each of admission and scheduler, release; logs in $logs/)"
-start_workers "$services" "$bin" "$logs" bench- "$port" "$replicas" admission scheduler
+echo "== starting workers ($replicas replica(s) each of admission, scheduler and cost-accountant, release; logs in $logs/)"
+start_workers "$services" "$bin" "$logs" bench- "$port" "$replicas" admission scheduler cost-accountant
 port=$next_port
 procs=()
 for entry in "${started[@]}"; do procs+=(--process "$entry"); done

@@ -131,7 +131,11 @@ struct Tenants: ParsableCommand {
             print("cohort:         \(tenant.cohort ?? "none")")
             print("monthly budget: \(money(tenant.monthlyBudget))")
             print("total budget:   \(money(tenant.totalBudget))")
-            for (period, reserved) in spend { print("reserved \(period == "total" ? "in total" : period):".padding(toLength: 16, withPad: " ", startingAt: 0) + "$\(reserved.moneyText)") }
+            // Admission's reservations as made; the cost accountant releases them as it meters.
+            for (period, reserved) in spend {
+                print("admitted \(period == "total" ? "in total" : "in " + period): $\(reserved.moneyText) of projected cost")
+            }
+            print("spent:          agentctl cost budgets --tenant \(tenant.name) (metered, still reserved, forecast)")
             var quotas = TextTable("FLAVOR", "NOMINAL", "BORROWING LIMIT")
             for (flavor, quota) in tenant.quotas.sorted(by: { $0.key < $1.key }) {
                 quotas.add(flavor, String(quota.nominal), String(quota.borrowingLimit))

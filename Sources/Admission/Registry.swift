@@ -71,29 +71,61 @@ public struct Registry: Sendable {
         case stop, downgrade
     }
 
+    /// One budget in a change: left as it is, removed (no limit), or set.
+    public enum BudgetChange: Sendable, Equatable {
+        case keep, unlimited
+        case amount(Decimal)
+    }
+
     /// Sets both budgets (nil means no limit) and, when given, the warning threshold (percent of a
     /// budget spent) and the over-budget policy; the cost accountant checks the tenant at once.
     public func setBudget(
         tenant: String, monthly: Decimal?, total: Decimal?, warnAtPercent: Decimal? = nil, overBudget: OverBudgetPolicy? = nil
     ) throws {
-        try checkBudgets(monthly, total)
+        _ = try changeBudget(
+            tenant: tenant, monthly: monthly.map(BudgetChange.amount) ?? .unlimited, total: total.map(BudgetChange.amount) ?? .unlimited,
+            warnAtPercent: warnAtPercent, overBudget: overBudget)
+    }
+
+    /// Changes what is named and keeps the rest, in one transaction (the tenant's row locked, so
+    /// two changes at once cannot undo each other); returns the budgets now in force.
+    public func changeBudget(
+        tenant: String, monthly: BudgetChange, total: BudgetChange, warnAtPercent: Decimal? = nil, overBudget: OverBudgetPolicy? = nil
+    ) throws -> (monthly: Decimal?, total: Decimal?) {
+        func amount(_ change: BudgetChange) -> Decimal? { if case .amount(let value) = change { value } else { nil } }
+        try checkBudgets(amount(monthly), amount(total))
         if let warnAtPercent {
             try RegistryError.check(warnAtPercent > 0 && warnAtPercent <= 100, field: "warn-at", "must be a percentage above 0 and at most 100, got \(warnAtPercent)")
         }
-        var payload: [String: JSONValue] = [
-            "monthly_budget": monthly.map { .string($0.moneyText) } ?? .null,
-            "total_budget": total.map { .string($0.moneyText) } ?? .null,
-        ]
-        if let warnAtPercent { payload["warning_percent"] = .number(NSDecimalNumber(decimal: warnAtPercent).doubleValue) }
-        if let overBudget { payload["over_budget"] = .string(overBudget.rawValue) }
-        try record("tenant.budget_set", tenant: tenant, payload: payload) { db in
-            try requireTenant(tenant, db)
+        return try pool.transaction { db in
+            guard let row = try db.query("SELECT monthly_budget, total_budget FROM tenants WHERE name = $1 FOR UPDATE", [tenant]).first else {
+                throw RegistryError(field: "tenant", "tenant \(tenant) does not exist")
+            }
+            func resolved(_ change: BudgetChange, current: Decimal?) -> Decimal? {
+                switch change {
+                case .keep: current
+                case .unlimited: nil
+                case .amount(let value): value
+                }
+            }
+            let newMonthly = resolved(monthly, current: try row.decodeIfPresent(0, as: Decimal.self))
+            let newTotal = resolved(total, current: try row.decodeIfPresent(1, as: Decimal.self))
             try db.query(
                 """
                 UPDATE tenants SET monthly_budget = $2, total_budget = $3, budget_warning_percent = coalesce($4, budget_warning_percent),
                                    over_budget = coalesce($5, over_budget)
                 WHERE name = $1
-                """, [tenant, monthly, total, warnAtPercent, overBudget?.rawValue])
+                """, [tenant, newMonthly, newTotal, warnAtPercent, overBudget?.rawValue])
+            var payload: [String: JSONValue] = [
+                "monthly_budget": newMonthly.map { .string($0.moneyText) } ?? .null,
+                "total_budget": newTotal.map { .string($0.moneyText) } ?? .null,
+            ]
+            if let warnAtPercent { payload["warning_percent"] = .number(NSDecimalNumber(decimal: warnAtPercent).doubleValue) }
+            if let overBudget { payload["over_budget"] = .string(overBudget.rawValue) }
+            let event = EventEnvelope(
+                type: "tenant.budget_set", producer: actor, tenant: tenant, subjects: ["tenant": tenant], payload: .object(payload))
+            try EventRecorder.append([(event, nil)], topology: topology, in: db)
+            return (newMonthly, newTotal)
         }
     }
 

@@ -72,12 +72,13 @@ struct Tenants: ParsableCommand {
                 }
                 policy = value
             }
-            let (newMonthly, newTotal) = try options.withRegistry { registry -> (Decimal?, Decimal?) in
-                guard let current = try registry.tenant(name)?.record else { throw RegistryError(field: "tenant", "tenant \"\(name)\" does not exist") }
-                let newMonthly = noMonthly ? nil : monthly ?? current.monthlyBudget
-                let newTotal = noTotal ? nil : total ?? current.totalBudget
-                try registry.setBudget(tenant: name, monthly: newMonthly, total: newTotal, warnAtPercent: warnAt, overBudget: policy)
-                return (newMonthly, newTotal)
+            func change(_ value: Decimal?, clear: Bool) -> Registry.BudgetChange {
+                clear ? .unlimited : value.map(Registry.BudgetChange.amount) ?? .keep
+            }
+            let (newMonthly, newTotal) = try options.withRegistry { registry in
+                try registry.changeBudget(
+                    tenant: name, monthly: change(monthly, clear: noMonthly), total: change(total, clear: noTotal), warnAtPercent: warnAt,
+                    overBudget: policy)
             }
             var line = "tenant \(name): monthly \(money(newMonthly)), total \(money(newTotal))"
             if let warnAt { line += ", warn at \(warnAt)%" }

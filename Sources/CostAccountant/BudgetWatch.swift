@@ -45,6 +45,13 @@ public enum BudgetWatch {
         {
             announced[try row.decode(0, as: String.self)] = Announced(over: try row.decode(1), policy: try row.decodeIfPresent(2, as: String.self))
         }
+        // A replica whose clock is behind another's across a month's end would judge a month that
+        // is over: leave it to the one that has moved on.
+        if let latest = try db.query(
+            "SELECT max(period) FROM cost_budget_states WHERE tenant = ANY($1::text[]) AND scope = 'monthly'", [names]
+        ).first.flatMap({ try $0.decodeIfPresent(0, as: String.self) }), latest > month {
+            return []
+        }
         var tenants: [Tenant] = []
         for row in try db.query(
             "SELECT name, monthly_budget, total_budget, budget_warning_percent, over_budget FROM tenants WHERE name = ANY($1::text[]) ORDER BY name",

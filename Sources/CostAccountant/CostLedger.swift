@@ -37,11 +37,11 @@ enum CostLedger {
                 runs[id]?.meter.seen(at: at)
                 if runs[id]?.node == nil { runs[id]?.node = node }
             case .runEnded(let id, _, let outcome, let at):
-                // `lost`: reported when its node agent restarted, maybe long after the node went
-                // silent; metered up to the last report that saw it running.
-                let end = outcome == "lost" ? min(at, runs[id]?.meter.seenUntil ?? at) : at
-                runs[id]?.meter.ended(at: end)
-                if runs[id]?.outcome == nil { runs[id]?.outcome = outcome }
+                runs[id]?.meter.ended(at: at)
+                if runs[id]?.outcome == nil {
+                    runs[id]?.outcome = outcome
+                    runs[id]?.meter.lost = outcome == "lost"
+                }
             case .jobEnded, .budgetChanged:
                 continue
             }

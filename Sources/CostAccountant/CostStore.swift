@@ -85,7 +85,7 @@ enum CostStore {
                 node: try row.decodeIfPresent(5, as: String.self), ratePerHour: try row.decode(6),
                 meter: RunMeter(
                     startedAt: try row.decodeIfPresent(7, as: Date.self), seenUntil: try row.decodeIfPresent(8, as: Date.self),
-                    endedAt: try row.decodeIfPresent(9, as: Date.self)),
+                    endedAt: try row.decodeIfPresent(9, as: Date.self), lost: try row.decodeIfPresent(10, as: String.self) == "lost"),
                 outcome: try row.decodeIfPresent(10, as: String.self), seconds: try row.decode(11), cost: try row.decode(12))
             metered[run.runID] = run
         }

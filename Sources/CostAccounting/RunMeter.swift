@@ -8,11 +8,14 @@ public struct RunMeter: Sendable, Hashable {
     public var startedAt: Date?
     public var seenUntil: Date?
     public var endedAt: Date?
+    /// Reported `lost` (its node agent restarted, maybe long after the node went silent).
+    public var lost: Bool
 
-    public init(startedAt: Date? = nil, seenUntil: Date? = nil, endedAt: Date? = nil) {
+    public init(startedAt: Date? = nil, seenUntil: Date? = nil, endedAt: Date? = nil, lost: Bool = false) {
         self.startedAt = startedAt
         self.seenUntil = seenUntil
         self.endedAt = endedAt
+        self.lost = lost
     }
 
     /// The run's start (job.started, or a heartbeat's copy of it): the earliest reported.
@@ -31,8 +34,13 @@ public struct RunMeter: Sendable, Hashable {
         endedAt = min(endedAt ?? date, date)
     }
 
-    /// Metered up to its end once it ended, else up to the newest heartbeat.
-    public var meteredUntil: Date? { endedAt ?? seenUntil }
+    /// Metered up to its end once it ended, else up to the newest heartbeat. A lost run: up to the
+    /// last report that saw it running (a heartbeat, or its start), never to when the loss was
+    /// reported. Worked out here, not when reports arrive, so their order does not matter.
+    public var meteredUntil: Date? {
+        guard lost, let endedAt else { return endedAt ?? seenUntil }
+        return min(endedAt, seenUntil ?? startedAt ?? endedAt)
+    }
 
     public func charges(ratePerHour: Decimal) -> [DayCharge] {
         guard let startedAt, let until = meteredUntil else { return [] }

@@ -138,7 +138,9 @@ public struct PlacementHandler: MessageHandler {
             guard case .string(let text)? = event.payload["reason"], attempt >= 1 else {
                 throw MalformedMessage("job.requeued payload needs reason and attempt ≥ 1")
             }
-            reason = text
+            // Older attempts stop at once, whatever ended the last one: a budget requeue (when a
+            // rank was refused at launch) must not wait here for another checkpoint.
+            reason = text == "budget_exceeded" ? "requeued" : text
             attempts = 0...(attempt - 1)
         }
         stopHint.poke()

@@ -16,12 +16,18 @@ enum BudgetHold {
             : policy == "stop"
                 ? "tenant \(tenant) has spent its budget: its jobs wait until the budget is raised or a new month begins"
                 : "tenant \(tenant) has spent its budget: its jobs run preemptible by any other tenant's job"
+        if exceeded && policy == "stop" {
+            // A round in flight (it holds the leader row) may be placing this tenant's work: wait
+            // for it, so its allocations are among the nodes told below (as for node.lost).
+            try db.query("SELECT 1 FROM scheduler_leader FOR SHARE")
+        }
         let applied = try db.query(
             """
             INSERT INTO sched_budget_holds (tenant, policy, message, held, version, since) VALUES ($1, $2, $3, $4, $5, now())
             ON CONFLICT (tenant) DO UPDATE SET policy = EXCLUDED.policy, message = EXCLUDED.message, held = EXCLUDED.held,
                 version = EXCLUDED.version, since = EXCLUDED.since
             WHERE sched_budget_holds.version < EXCLUDED.version
+               OR (EXCLUDED.version = 0 AND sched_budget_holds.version = 0)  -- senders without versions
             RETURNING tenant
             """, [tenant, policy, message, exceeded, version])
         guard !applied.isEmpty else { return [] }  // stale

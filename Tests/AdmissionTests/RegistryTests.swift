@@ -29,6 +29,36 @@ struct RegistryTests {
         #expect(try world.env.count("SELECT count(*) FROM tenants WHERE name = 'zeta'") == 0)
     }
 
+    @Test("A budget change sets what it names and keeps the rest; bad values are refused")
+    func budgetChanges() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        let registry = world.registry
+        func budgets() throws -> String {
+            try world.env.pool.withConnection {
+                let row = try $0.query("SELECT monthly_budget::text, total_budget::text, budget_warning_percent::text, over_budget FROM tenants WHERE name = 'acme'")[0]
+                return [0, 1, 2, 3].map { (try? row.decodeIfPresent($0, as: String.self)) ?? nil }.map { $0 ?? "-" }.joined(separator: " ")
+            }
+        }
+        #expect(try budgets() == "20000.00 100000.00 80.00 stop")
+        let kept = try registry.changeBudget(tenant: "acme", monthly: .amount(750), total: .keep, warnAtPercent: 50, overBudget: .downgrade)
+        #expect(kept.monthly == 750 && kept.total == 100_000)
+        #expect(try budgets() == "750.00 100000.00 50.00 downgrade")
+        _ = try registry.changeBudget(tenant: "acme", monthly: .keep, total: .unlimited)
+        #expect(try budgets() == "750.00 - 50.00 downgrade")
+        let last = try world.env.pool.withConnection {
+            try $0.query("SELECT payload::text FROM events WHERE type = 'tenant.budget_set' ORDER BY seq DESC LIMIT 1")[0].decode(0, as: String.self)
+        }
+        #expect(try JSONValue.parse(Data(last.utf8)) == ["monthly_budget": "750.00", "total_budget": nil])
+        #expect(throws: RegistryError(field: "warn-at", "must be a percentage above 0 and at most 100, got 120")) {
+            _ = try registry.changeBudget(tenant: "acme", monthly: .keep, total: .keep, warnAtPercent: 120)
+        }
+        #expect(throws: RegistryError(field: "tenant", "tenant nobody does not exist")) {
+            _ = try registry.changeBudget(tenant: "nobody", monthly: .amount(1), total: .keep)
+        }
+        #expect(try budgets() == "750.00 - 50.00 downgrade")
+    }
+
     @Test("A registered version cannot be edited or deleted in the database; only deprecated changes")
     func versionsAreImmutable() throws {
         let world = try AdmissionWorld()

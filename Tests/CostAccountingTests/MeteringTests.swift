@@ -102,6 +102,26 @@ struct RunMeterTests {
         }
     }
 
+    @Test("A lost run is metered to the last report that saw it running, in whatever order the reports came")
+    func lost() {
+        var heartbeatFirst = RunMeter()
+        heartbeatFirst.started(at: Self.start)
+        heartbeatFirst.seen(at: Self.start.addingTimeInterval(30))
+        heartbeatFirst.lost = true
+        heartbeatFirst.ended(at: Self.start.addingTimeInterval(3_600))  // the agent restarted an hour later
+        #expect(heartbeatFirst.meteredUntil == Self.start.addingTimeInterval(30))
+        var lossFirst = RunMeter()
+        lossFirst.lost = true
+        lossFirst.ended(at: Self.start.addingTimeInterval(3_600))
+        lossFirst.started(at: Self.start)
+        lossFirst.seen(at: Self.start.addingTimeInterval(30))
+        #expect(lossFirst == heartbeatFirst)
+        var unseen = RunMeter(startedAt: Self.start, endedAt: Self.start.addingTimeInterval(3_600), lost: true)
+        #expect(unseen.charges(ratePerHour: 36).isEmpty)  // never seen running after its start
+        unseen.lost = false
+        #expect(unseen.charges(ratePerHour: 36).map(\.cost) == [36])
+    }
+
     @Test("Nothing is charged before the start is known")
     func noStart() {
         var meter = RunMeter()

@@ -99,26 +99,18 @@ struct Cost: ParsableCommand {
         func run() throws {
             let rows = try options.withDatabase { try CostQueries.budgets(tenant: tenant, in: $0) }
             if let tenant, rows.isEmpty { throw ValidationError("tenant \"\(tenant)\" does not exist") }
-            switch options.output {
-            case .ndjson:
-                for row in rows { try printJSON(row) }
-            case .json:
-                try printJSON(rows)
-            case .csv:
-                print(
-                    csvLine([
-                        "tenant", "month", "monthly_budget", "spent_this_month", "reserved_this_month", "forecast_month_end", "total_budget",
-                        "spent_total", "burn_per_hour", "state", "warning_percent", "over_budget",
-                    ]))
-                for row in rows {
-                    print(
-                        csvLine([
-                            row.tenant, row.month, row.monthlyBudget.map { "\($0)" } ?? "", "\(row.spentThisMonth)", "\(row.reservedThisMonth)",
-                            "\(row.forecastMonthEnd)", row.totalBudget.map { "\($0)" } ?? "", "\(row.spentTotal)", "\(row.burnPerHour)", row.state,
-                            "\(row.warningPercent)", row.overBudget,
-                        ]))
-                }
-            case .table:
+            let csvHeader = [
+                "tenant", "month", "monthly_budget", "spent_this_month", "reserved_this_month", "forecast_month_end", "total_budget",
+                "spent_total", "burn_per_hour", "state", "warning_percent", "over_budget",
+            ]
+            let printed = try printRows(rows, as: options.output, csvHeader: csvHeader) { row in
+                [
+                    row.tenant, row.month, row.monthlyBudget.map { "\($0)" } ?? "", "\(row.spentThisMonth)", "\(row.reservedThisMonth)",
+                    "\(row.forecastMonthEnd)", row.totalBudget.map { "\($0)" } ?? "", "\(row.spentTotal)", "\(row.burnPerHour)", row.state,
+                    "\(row.warningPercent)", row.overBudget,
+                ]
+            }
+            if !printed {
                 var table = TextTable(
                     "TENANT", "MONTHLY", "SPENT", "RESERVED", "FORECAST", "TOTAL BUDGET", "SPENT TOTAL", "$/HOUR NOW", "STATE", "WARN AT", "OVER BUDGET")
                 for row in rows {
@@ -145,20 +137,12 @@ struct Cost: ParsableCommand {
             let start = try since.map { try day($0, option: "--since") } ?? now.addingTimeInterval(-86_400)
             guard start < now else { throw ValidationError("--since must be in the past") }
             let rows = try options.withDatabase { try CostQueries.utilisation(since: start, now: now, in: $0) }
-            switch options.output {
-            case .ndjson:
-                for row in rows { try printJSON(row) }
-            case .json:
-                try printJSON(rows)
-            case .csv:
-                print(csvLine(["pool", "flavor", "unit", "nodes", "capacity_hours", "allocated_hours", "busy_hours"]))
-                for row in rows {
-                    print(
-                        csvLine([
-                            row.pool, row.flavor, row.unit, String(row.nodes), hours(row.capacityHours), hours(row.allocatedHours), hours(row.busyHours),
-                        ]))
-                }
-            case .table:
+            let printed = try printRows(
+                rows, as: options.output, csvHeader: ["pool", "flavor", "unit", "nodes", "capacity_hours", "allocated_hours", "busy_hours"]
+            ) { row in
+                [row.pool, row.flavor, row.unit, String(row.nodes), hours(row.capacityHours), hours(row.allocatedHours), hours(row.busyHours)]
+            }
+            if !printed {
                 var table = TextTable("POOL", "FLAVOR", "UNIT", "NODES", "CAPACITY-H", "ALLOCATED-H", "BUSY-H", "ALLOCATED", "BUSY/ALLOCATED")
                 for row in rows {
                     table.add(
@@ -170,6 +154,21 @@ struct Cost: ParsableCommand {
             }
         }
     }
+}
+
+/// Rows as one JSON document, one JSON object per line, or CSV; false for `table` (the caller renders it).
+private func printRows<Row: Encodable>(
+    _ rows: [Row], as format: Cost.Format, csvHeader: [String], csvRow: (Row) -> [String]
+) throws -> Bool {
+    switch format {
+    case .table: return false
+    case .json: try printJSON(rows)
+    case .ndjson: for row in rows { try printJSON(row) }
+    case .csv:
+        print(csvLine(csvHeader))
+        for row in rows { print(csvLine(csvRow(row))) }
+    }
+    return true
 }
 
 /// `2026-11-25` (midnight UTC) or a full ISO 8601 time.

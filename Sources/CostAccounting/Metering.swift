@@ -62,11 +62,17 @@ public enum Metering {
         rounded(seconds * ratePerHour / 3_600, places: 8)
     }
 
+    /// UTC days and months: budgets and the ledger know no time zones.
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+
     /// `2026-11-25` (UTC).
     public static func dayText(_ date: Date) -> String {
-        let days = Int(floor(date.timeIntervalSince1970 / 86_400))
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
-        return String(format: "%04d-%02d-%02d", year, month, day)
+        let parts = utc.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
     }
 
     /// `2026-11` (UTC): budgets reset each calendar month.
@@ -74,11 +80,8 @@ public enum Metering {
 
     /// Seconds left in `date`'s UTC month.
     public static func secondsToMonthEnd(_ date: Date) -> Double {
-        let days = Int(floor(date.timeIntervalSince1970 / 86_400))
-        var (year, month, _) = civilDate(daysSinceEpoch: days)
-        month += 1
-        if month == 13 { (year, month) = (year + 1, 1) }
-        return Double(daysSinceEpoch(year: year, month: month, day: 1)) * 86_400 - date.timeIntervalSince1970
+        let month = utc.dateInterval(of: .month, for: date)!
+        return month.end.timeIntervalSince(date)
     }
 
     static func rounded(_ value: Decimal, places: Int) -> Decimal {
@@ -86,27 +89,5 @@ public enum Metering {
         var output = Decimal()
         NSDecimalRound(&output, &input, places, .plain)
         return output
-    }
-
-    // Howard Hinnant's civil-date algorithms: no Calendar (and no locale) on the metering path.
-    static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }

@@ -14,27 +14,11 @@ struct DependencyTests {
     func dependencies() throws {
         let env = try RuntimeTestEnvironment()
         defer { env.close() }
-        try env.pool.withConnection { db in
-            try db.execute(script: "INSERT INTO flavors (name, quota_unit, price_per_unit_hour) VALUES ('cpu', 'cpu', 0.04) ON CONFLICT DO NOTHING")
-            try db.execute(script: "INSERT INTO tenants (name) VALUES ('acme') ON CONFLICT DO NOTHING")
-            try db.execute(script: "INSERT INTO tenant_quotas (tenant, flavor, nominal) VALUES ('acme', 'cpu', 1000) ON CONFLICT DO NOTHING")
-        }
+        try SchedulerUnderTest.seedCPU(env, tenants: ["acme"])
         try NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
             .add(pool: "c", flavor: "cpu", count: 1, shape: .init(gpus: 0, cpu: 64, memoryGiB: 256))
-        env.track(queue: SchedulerHandler.inputQueue(env.topology).name)
-        let declaring = try AMQPConnection(url: env.amqpURL)
-        try env.topology.declare(SchedulerHandler.inputQueue(env.topology), on: declaring)
-        declaring.close()
-        let logger = Logger(label: "scheduler")
-        let consumer = ConsumerLoop(
-            settings: .init(consumerName: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(env.topology)),
-            handler: SchedulerHandler(), amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: logger)
-        let loop = SchedulingLoop(
-            settings: .init(identity: "test-scheduler", refresh: .seconds(1)), databaseURL: env.databaseURL, pool: env.pool,
-            topology: env.topology, logger: logger)
-        let relay = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: env.pool, logger: logger)
-        let loops = [BackgroundLoop { consumer.run(until: $0) }, BackgroundLoop { loop.run(until: $0) }, BackgroundLoop { relay.run(until: $0) }]
-        defer { for running in loops.reversed() { _ = running.stopAndJoin() } }
+        let scheduler = try SchedulerUnderTest(env)
+        defer { scheduler.stop() }
 
         func admitted(_ id: UUID, dependsOn: [UUID] = []) -> EventEnvelope {
             EventEnvelope(

@@ -18,27 +18,9 @@ struct SchedulerFlowTests {
         let env = world.env
         let nodes = NodeRegistry(pool: env.pool, topology: env.topology, actor: "tests")
         try nodes.add(pool: "v100m32", flavor: "gpu-v100m32", count: 2, shape: .init(gpus: 8, cpu: 96, memoryGiB: 384))
-        env.track(queue: SchedulerHandler.inputQueue(env.topology).name)
-        // The queue must exist before events are published to the exchange, or they are unroutable.
-        let declaring = try AMQPConnection(url: env.amqpURL)
-        try env.topology.declare(SchedulerHandler.inputQueue(env.topology), on: declaring)
-        declaring.close()
-
-        let logger = Logger(label: "scheduler")
-        let consumer = ConsumerLoop(
-            settings: .init(consumerName: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(env.topology)),
-            handler: SchedulerHandler(), amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: logger)
-        let metrics = SchedulerMetrics()
-        let loop = SchedulingLoop(
-            settings: .init(identity: "test-scheduler", refresh: .seconds(1)), databaseURL: env.databaseURL, pool: env.pool,
-            topology: env.topology, logger: logger, metrics: metrics)
-        let consuming = BackgroundLoop { consumer.run(until: $0) }
-        defer { _ = consuming.stopAndJoin() }
-        let deciding = BackgroundLoop { loop.run(until: $0) }
-        defer { _ = deciding.stopAndJoin() }
-        let relay = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: env.pool, logger: logger)
-        let relaying = BackgroundLoop { relay.run(until: $0) }
-        defer { _ = relaying.stopAndJoin() }
+        let scheduler = try SchedulerUnderTest(env)
+        defer { scheduler.stop() }
+        let metrics = scheduler.metrics
 
         func admitted(_ id: UUID, replicas: Int, priority: String) -> EventEnvelope {
             EventEnvelope(

@@ -32,7 +32,7 @@ public struct BudgetLoop: Sendable {
     public func checkOnce(now: Date = Date()) throws {
         try pool.transaction { db in
             let events = try BudgetWatch.check(
-                try BudgetWatch.watchedTenants(in: db), now: now, producer: CostHandler.workerName, topology: topology, in: db)
+                try BudgetWatch.watchedTenants(in: db), now: now, producer: CostHandler.workerName, in: db)
             try EventRecorder.append(events.map { ($0, nil) }, topology: topology, in: db)
         }
     }

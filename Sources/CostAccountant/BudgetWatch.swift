@@ -31,7 +31,7 @@ public enum BudgetWatch {
     }
 
     static func check(
-        _ names: Set<String>, now: Date, producer: String, topology: Topology, in db: PostgresConnection
+        _ names: Set<String>, now: Date, producer: String, in db: PostgresConnection
     ) throws -> [EventEnvelope] {
         guard !names.isEmpty else { return [] }
         let names = names.sorted()

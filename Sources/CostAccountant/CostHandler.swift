@@ -29,7 +29,7 @@ public struct CostHandler: MessageHandler {
         guard !reports.isEmpty else { return }
         let now = Date()
         let tenants = try CostLedger.apply(reports, now: now, in: context.db)
-        for event in try BudgetWatch.check(tenants, now: now, producer: Self.workerName, topology: context.topology, in: context.db) {
+        for event in try BudgetWatch.check(tenants, now: now, producer: Self.workerName, in: context.db) {
             try context.emit(event)
         }
     }

@@ -163,11 +163,16 @@ public enum CostQueries {
                                    * extract(epoch FROM least(coalesce(a.released_at, $2), $2) - greatest(a.allocated_at, $1))) AS unit_seconds
                 FROM allocations a JOIN nodes n ON n.id = a.node_id JOIN flavors f ON f.name = n.flavor
                 WHERE a.allocated_at < $2 AND coalesce(a.released_at, $2) > $1 GROUP BY n.pool
+            ), metered AS (
+                -- each run's interval as metered (a lost run: up to the last report that saw it running)
+                SELECT r.node_id, r.units, r.started_at,
+                       CASE WHEN r.outcome = 'lost' THEN least(r.ended_at, coalesce(r.seen_until, r.started_at))
+                            ELSE coalesce(r.ended_at, r.seen_until, $2) END AS until
+                FROM cost_runs r WHERE r.started_at IS NOT NULL
             ), busy AS (
-                SELECT n.pool, sum(r.units * extract(epoch FROM least(coalesce(r.ended_at, r.seen_until, $2), $2) - greatest(r.started_at, $1)))
-                           AS unit_seconds
-                FROM cost_runs r JOIN nodes n ON n.id = r.node_id
-                WHERE r.started_at IS NOT NULL AND r.started_at < $2 AND coalesce(r.ended_at, r.seen_until, $2) > $1 GROUP BY n.pool
+                SELECT n.pool, sum(m.units * extract(epoch FROM least(m.until, $2) - greatest(m.started_at, $1))) AS unit_seconds
+                FROM metered m JOIN nodes n ON n.id = m.node_id
+                WHERE m.started_at < $2 AND m.until > $1 GROUP BY n.pool
             )
             SELECT p.pool, p.flavor, p.unit, p.nodes, (p.units * extract(epoch FROM $2::timestamptz - $1::timestamptz) / 3600)::float8,
                    (coalesce(a.unit_seconds, 0) / 3600)::float8, (coalesce(b.unit_seconds, 0) / 3600)::float8

@@ -85,17 +85,7 @@ public struct Migrator: Sendable {
                     throw MigrationError(
                         reason: "migration \(migration.id) is not applied and this role cannot apply it: run `agentctl migrate` as the database owner first")
                 }
-                try connection.execute(script: "BEGIN")
-                do {
-                    try connection.execute(script: migration.sql)
-                    try connection.query(
-                        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                        [migration.version, migration.name, migration.checksum])
-                    try connection.execute(script: "COMMIT")
-                } catch {
-                    try? connection.execute(script: "ROLLBACK")
-                    throw MigrationError(reason: "migration \(migration.id) failed: \(error)")
-                }
+                try apply(migration, on: connection)
                 appliedNow.append(migration.version)
             }
             return appliedNow
@@ -104,6 +94,33 @@ public struct Migrator: Sendable {
 }
 
 extension Migrator {
+    /// One migration in its own transaction. Roles belong to the whole server, and the advisory
+    /// lock only serializes one database's migrators: another database migrating at the same
+    /// moment may be creating the same role. Its commit can make this transaction's CREATE ROLE
+    /// collide, or a GRANT miss a role that exists by then; the migration is then applied again
+    /// from the start (it rolled back entirely), a few times at most.
+    func apply(_ migration: Migration, on connection: PostgresConnection) throws {
+        let raceStates: Set<String> = ["42704", "42710", "23505"]  // undefined_object, duplicate_object, unique_violation
+        for attempt in 1... {
+            try connection.execute(script: "BEGIN")
+            do {
+                try connection.execute(script: migration.sql)
+                try connection.query(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    [migration.version, migration.name, migration.checksum])
+                try connection.execute(script: "COMMIT")
+                return
+            } catch {
+                try? connection.execute(script: "ROLLBACK")
+                if attempt < 4, let failure = error as? PostgresError, let state = failure.sqlState, raceStates.contains(state) {
+                    Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+                    continue
+                }
+                throw MigrationError(reason: "migration \(migration.id) failed: \(error)")
+            }
+        }
+    }
+
     /// Every migration applied, with the checksum it was applied with.
     func isUpToDate(_ connection: PostgresConnection) throws -> Bool {
         let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL")[0].decode(0, as: Bool.self)

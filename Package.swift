@@ -58,7 +58,7 @@ let package = Package(
             ]),
         .executableTarget(name: "agentctl", dependencies: ["AgentCLI"]),
         // Tenants, agents, job specs and the admission decision (the admission worker's slice).
-        .target(name: "Admission", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres"]),
+        .target(name: "Admission", dependencies: ["AgentRuntime", "AgentCore", "AMQP", "Postgres", "CostAccounting"]),
         .executableTarget(name: "admission", dependencies: ["Admission", "AgentRuntime", "AgentCore"]),
 
         // The scheduling decision: a pure function of cluster state, pending jobs and policy.

@@ -1,4 +1,5 @@
 import AgentCore
+import CostAccounting
 import Foundation
 import Postgres
 
@@ -203,13 +204,9 @@ enum AdmissionStore {
             [admitted.map(\.key), specs.map(\.tenant), jobs.map(\.id), specs.map(\.priorityClass.rawValue), jobs.map(\.projectedCost), now])
     }
 
-    /// `2026-11`: budgets reset each calendar month (UTC).
-    static func budgetPeriod(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month], from: date)
-        return String(format: "%04d-%02d", parts.year!, parts.month!)
-    }
+    /// `2026-11`: budgets reset each calendar month (UTC). The cost accountant releases a job's
+    /// reservation in this same period, so both take it from one place.
+    static func budgetPeriod(_ date: Date) -> String { Metering.monthText(date) }
 
     static func jsonText(_ value: some Encodable) throws -> String {
         String(decoding: try JSONCoding.encoder.encode(value), as: UTF8.self)

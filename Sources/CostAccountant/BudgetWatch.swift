@@ -33,8 +33,11 @@ public enum BudgetWatch {
     static func check(
         _ names: Set<String>, now: Date, producer: String, in db: PostgresConnection
     ) throws -> [EventEnvelope] {
+        // Only tenants with a budget, or announced over one, have anything to check; the others are
+        // left unlocked (metering a batch of an unbudgeted tenant's runs costs one read here). A
+        // budget set meanwhile comes with tenant.budget_set, whose own check sees it.
+        let names = try watchedTenants(among: names, in: db).sorted()
         guard !names.isEmpty else { return [] }
-        let names = names.sorted()
         let month = Metering.monthText(now)
         // First the lock (name order on every replica), then the figures.
         try db.query(
@@ -183,14 +186,16 @@ public enum BudgetWatch {
         try db.query("SELECT nextval('cost_budget_versions')")[0].decode(0, as: Int64.self)
     }
 
-    /// Tenants worth a periodic look: those with a budget, or announced over budget.
-    static func watchedTenants(in db: PostgresConnection) throws -> Set<String> {
-        Set(
+    /// Tenants worth a look (all of them, or those among `names`): those with a budget, or
+    /// announced over budget.
+    static func watchedTenants(among names: Set<String>? = nil, in db: PostgresConnection) throws -> Set<String> {
+        if let names, names.isEmpty { return [] }
+        return Set(
             try db.query(
                 """
-                SELECT name FROM tenants WHERE monthly_budget IS NOT NULL OR total_budget IS NOT NULL
-                UNION SELECT tenant FROM cost_budget_tenants WHERE over
-                """
+                SELECT name FROM tenants WHERE (monthly_budget IS NOT NULL OR total_budget IS NOT NULL) AND ($1::text[] IS NULL OR name = ANY($1))
+                UNION SELECT tenant FROM cost_budget_tenants WHERE over AND ($1::text[] IS NULL OR tenant = ANY($1))
+                """, [names.map { Array($0) }]
             ).map { try $0.decode(0, as: String.self) })
     }
 

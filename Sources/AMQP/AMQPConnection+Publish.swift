@@ -32,14 +32,28 @@ extension AMQPConnection {
         while start < messages.count {
             let end = min(start + window, messages.count)
             let firstTag = lastPublishedTag + 1
+            // rabbitmq-c sends each message as its own TCP segment; corked, the window leaves in
+            // full segments, and the broker parses many messages per read instead of one.
+            var corked = end - start > 1 && setCork(true)
+            defer { if corked { _ = setCork(false) } }  // a failed publish must not leave it corked
             for message in messages[start..<end] {
                 try basicPublish(message)
             }
+            if corked { corked = !setCork(false) }
             if confirmsRequested {
                 try waitForConfirms(from: firstTag, through: lastPublishedTag, timeout: confirmTimeout)
             }
             start = end
         }
+    }
+
+    /// TCP_CORK on the connection's socket; false if it could not be set (the publish goes on
+    /// uncorked). Uncorking sends what is queued at once.
+    private func setCork(_ on: Bool) -> Bool {
+        let socket = amqp_get_sockfd(state)
+        guard socket >= 0 else { return false }
+        var value: Int32 = on ? 1 : 0
+        return setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
     }
 
     private func basicPublish(_ message: AMQPOutgoingMessage) throws {

@@ -120,7 +120,7 @@ final class ConsumerSession<Handler: MessageHandler> {
             while buffer.count < limit, let next = try consumer.nextDelivery(timeout: .zero) {
                 buffer.add(next, lane: lane(of: next))
             }
-            try process(buffer.takeBatch(limit: loop.settings.batchSize))
+            try process(buffer.takeBatch(limit: loop.settings.batchSize, weight: EventBatch.eventCount))
         }
         // Stop taking messages; what the broker already pushed is requeued when the connection closes.
         for tag in consumerTags { try? consumer.cancel(consumerTag: tag) }
@@ -147,7 +147,7 @@ final class ConsumerSession<Handler: MessageHandler> {
         let settings = loop.settings
         loop.metrics.consumed.add(batch.count)
         var pending: [Decoded] = []
-        for delivery in batch {
+        for delivery in try splittingBatches(batch) {
             do {
                 let message = try loop.handler.decode(delivery)
                 guard let id = loop.handler.messageID(of: message, delivery: delivery) else {
@@ -195,9 +195,11 @@ final class ConsumerSession<Handler: MessageHandler> {
                     loop.logger.warning(
                         "handler failed, requeueing",
                         metadata: ["message_id": "\(item.id)", "attempt": "\(attempts)", "error": "\(failure.error)"])
-                    try consumer.nack(item.delivery.deliveryTag, requeue: true)
-                    requeued.insert(item.delivery.deliveryTag)
-                    loop.metrics.nacked.add(1)
+                    // Events of one batch share its tag: requeue it once; the inbox skips those applied.
+                    if requeued.insert(item.delivery.deliveryTag).inserted {
+                        try consumer.nack(item.delivery.deliveryTag, requeue: true)
+                        loop.metrics.nacked.add(1)
+                    }
                 }
             }
         }
@@ -207,6 +209,22 @@ final class ConsumerSession<Handler: MessageHandler> {
         if let last = acks.multipleUpTo { try consumer.ack(last, multiple: true) }
         for tag in acks.singles { try consumer.ack(tag) }
         loop.metrics.acked.add(batch.count - requeued.count)
+    }
+
+    /// One delivery per event: batches split (EventBatch), a batch that is not a JSON array
+    /// dead-lettered whole.
+    private func splittingBatches(_ batch: [AMQPDelivery]) throws -> [AMQPDelivery] {
+        guard batch.contains(where: EventBatch.isBatch) else { return batch }
+        var deliveries: [AMQPDelivery] = []
+        deliveries.reserveCapacity(batch.count)
+        for delivery in batch {
+            do {
+                deliveries += try EventBatch.split(delivery)
+            } catch {
+                try rejectMalformed(delivery, reason: "event batch: \(error)")
+            }
+        }
+        return deliveries
     }
 
     /// One transaction: claims the items in the inbox, hands the new ones to the handler, writes

@@ -24,12 +24,13 @@ public final class HandlerContext {
     public func emit(_ event: EventEnvelope, priority: UInt8? = nil) throws {
         try event.validate()
         let body = String(decoding: try event.encoded(), as: UTF8.self)
-        try send(
-            OutboxMessage(
-                exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.uuidString.lowercased(),
-                properties: .init(
-                    type: event.type, priority: priority, correlationID: (event.correlationID ?? event.id).uuidString.lowercased()),
-                body: body))
+        var message = OutboxMessage(
+            exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.uuidString.lowercased(),
+            properties: .init(
+                type: event.type, priority: priority, correlationID: (event.correlationID ?? event.id).uuidString.lowercased()),
+            body: body)
+        message.isEvent = true
+        try send(message)
         events.append(event)
     }
 

@@ -26,19 +26,26 @@ struct LaneBuffer {
         count += 1
     }
 
-    /// Up to `limit` deliveries: all of the highest non-empty lane first, then the next.
-    mutating func takeBatch(limit: Int) -> [AMQPDelivery] {
+    /// Deliveries weighing up to `limit` in all (at least one): all of the highest non-empty lane
+    /// first, then the next. A delivery weighs the number of messages it carries (`weight`: an
+    /// event batch counts its events), so a transaction holds about `limit` messages.
+    mutating func takeBatch(limit: Int, weight: (AMQPDelivery) -> Int = { _ in 1 }) -> [AMQPDelivery] {
         var batch: [AMQPDelivery] = []
-        for lane in lanes.indices where batch.count < limit {
-            let available = lanes[lane].count - heads[lane]
-            let take = min(available, limit - batch.count)
-            guard take > 0 else { continue }
-            batch += lanes[lane][heads[lane]..<(heads[lane] + take)]
-            heads[lane] += take
+        var taken = 0
+        for lane in lanes.indices where taken < limit {
+            while heads[lane] < lanes[lane].count {
+                let delivery = lanes[lane][heads[lane]]
+                let cost = max(1, weight(delivery))
+                guard batch.isEmpty || taken + cost <= limit else { break }
+                batch.append(delivery)
+                taken += cost
+                heads[lane] += 1
+            }
             if heads[lane] == lanes[lane].count {
                 lanes[lane].removeAll(keepingCapacity: true)
                 heads[lane] = 0
             }
+            if taken >= limit || heads[lane] != 0 { break }
         }
         count -= batch.count
         return batch

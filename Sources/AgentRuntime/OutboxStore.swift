@@ -9,6 +9,7 @@ enum OutboxStore {
     static let notifyChannel = "agentmgr_outbox"
 
     static func write(events: [EventEnvelope], messages: [OutboxMessage], in db: PostgresConnection) throws {
+        let messages = OutboxMessage.packingEvents(messages)
         if !events.isEmpty {
             // Empty strings stand for NULL inside the arrays (NULLIF below).
             try db.query(

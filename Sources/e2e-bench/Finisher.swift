@@ -65,12 +65,14 @@ final class Finisher: @unchecked Sendable {  // `stop` is the only state shared 
             var lastTag: UInt64?
             while let delivery = try consumer.nextDelivery(timeout: .milliseconds(running.count > next ? 20 : 200)) {
                 lastTag = delivery.deliveryTag
-                guard let event = try? EventEnvelope.decode(from: delivery.body), let tenant = event.tenant, tenants.contains(tenant),
-                    let jobID = event.subjects["job"]
-                else { continue }
-                settledJobs.withLock { _ = $0.insert(jobID) }
-                guard event.type == "job.scheduled", runtime > 0 else { continue }
-                running.append((Date().addingTimeInterval(runtime), jobID, tenant))
+                for element in (try? EventBatch.split(delivery)) ?? [] {
+                    guard let event = try? EventEnvelope.decode(from: element.body), let tenant = event.tenant,
+                        tenants.contains(tenant), let jobID = event.subjects["job"]
+                    else { continue }
+                    settledJobs.withLock { _ = $0.insert(jobID) }
+                    guard event.type == "job.scheduled", runtime > 0 else { continue }
+                    running.append((Date().addingTimeInterval(runtime), jobID, tenant))
+                }
                 if running.count - next >= 2_000 { break }
             }
             if let lastTag { try consumer.ack(lastTag, multiple: true) }

@@ -37,7 +37,7 @@ struct BrokerRestartTests {
         for chunk in stride(from: 0, to: 300, by: 50) {
             try EventRecorder.record(Array(during[chunk..<chunk + 50]), topology: env.topology, pool: env.pool)
         }
-        #expect(try env.count("SELECT count(*) FROM outbox") >= 300, "nothing can be published while the broker is down")
+        #expect(try env.outboxEventCount() >= 300, "nothing can be published while the broker is down")
         try services("start-rabbitmq")
 
         #expect(try eventually(timeout: .seconds(90)) { try env.count("SELECT count(*) FROM demo_ledger") == 600 })
@@ -48,15 +48,7 @@ struct BrokerRestartTests {
             try db.query("SELECT id::text FROM events").map { try $0.decode(0, as: String.self) }
         })
         #expect(committed.count == 1_200)
-        let connection = try AMQPConnection(url: env.amqpURL)
-        defer { connection.close() }
-        try connection.setPrefetch(500)
-        try connection.consume(queue: observer)
-        var seen = Set<String>()
-        while seen.count < committed.count, let delivery = try connection.nextDelivery(timeout: .seconds(10)) {
-            seen.insert(delivery.properties.messageID ?? "")
-            try connection.ack(delivery.deliveryTag)
-        }
+        let seen = try env.observedEventIDs(queue: observer, expecting: committed.count)
         #expect(committed.subtracting(seen).isEmpty, "events lost: \(committed.subtracting(seen).count)")
     }
 

@@ -92,3 +92,45 @@ struct DeadLetterTests {
         return deliveries
     }
 }
+
+extension DeadLetterTests {
+    @Test("In a batch, a malformed event and a failing one are dead-lettered alone; the others are applied once")
+    func batchWithBadEvents() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        let queue = try env.demoQueue()
+        let loop = ConsumerLoop(
+            settings: .init(consumerName: "demo-worker", queue: queue, maxAttempts: 2), handler: DemoLedgerHandler(),
+            amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: Logger(label: "test"))
+        let running = BackgroundLoop { loop.run(until: $0) }
+        defer { _ = running.stopAndJoin() }
+
+        var tasks = demoTasks(10, accounts: ["batched"])
+        tasks.insert(demoTasks(1, accounts: ["frozen"])[0], at: 4)  // the demo handler always throws for it
+        var bodies = try tasks.map { String(decoding: try $0.encoded(), as: UTF8.self) }
+        bodies.insert(#"{"id":"not-a-uuid","type":"demo.task"}"#, at: 2)
+        var properties = AMQPProperties(messageID: "batch-1")
+        properties.headers[EventBatch.header] = .string(String(bodies.count))
+        let publisher = try AMQPConnection(url: env.amqpURL)
+        defer { publisher.close() }
+        try publisher.enableConfirms()
+        let batch = AMQPOutgoingMessage(
+            exchange: env.topology.eventsExchange, routingKey: "demo.task", properties: properties,
+            body: Data("[\(bodies.joined(separator: ","))]".utf8))
+        try publisher.publish(batch)
+
+        #expect(try eventually { try env.count("SELECT count(*) FROM demo_ledger WHERE account = 'batched'") == 10 })
+        let letters = try readAll(queue: env.topology.deadLetterQueueName(queue.name), expecting: 3, url: env.amqpURL)
+        let reasons = letters.compactMap { $0.properties.headers["x-agentmgr-reason"]?.stringValue }
+        // The failing event requeues the batch once, so the malformed one is dead-lettered at each delivery.
+        #expect(letters.filter { String(decoding: $0.body, as: UTF8.self) == bodies[2] }.count == 2, "the malformed event alone")
+        #expect(reasons.contains { $0.hasPrefix("malformed message:") && $0.contains("id") })
+        let frozen = letters.filter { (try? EventEnvelope.decode(from: $0.body))?.id == tasks[4].id }
+        #expect(frozen.count == 1, "the failing event alone, once: \(reasons)")
+        #expect(frozen.first?.properties.headers["x-agentmgr-reason"]?.stringValue == "handler failed 2 times: account frozen refuses every task")
+        #expect(letters.allSatisfy { $0.properties.headers[EventBatch.header] == nil })
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try env.count("SELECT count(*) FROM demo_ledger WHERE account = 'batched'") == 10)
+        #expect(try env.count("SELECT count(*) FROM demo_balances WHERE account = 'frozen'") == 0)
+    }
+}

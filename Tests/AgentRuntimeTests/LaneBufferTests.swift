@@ -21,6 +21,17 @@ struct LaneBufferTests {
         #expect(buffer.isEmpty)
     }
 
+    @Test("A batch weighs what its deliveries carry: event batches count their events, and one always fits")
+    func weighted() {
+        var buffer = LaneBuffer(laneCount: 2)
+        for (tag, lane) in [(1, 1), (2, 0), (3, 0), (4, 1)] { buffer.add(delivery(UInt64(tag)), lane: lane) }
+        let weights: [UInt64: Int] = [1: 30, 2: 100, 3: 60, 4: 10]
+        let weight = { (delivery: AMQPDelivery) in weights[delivery.deliveryTag]! }
+        #expect(buffer.takeBatch(limit: 50, weight: weight).map(\.deliveryTag) == [2], "heavier than the limit, but alone")
+        #expect(buffer.takeBatch(limit: 100, weight: weight).map(\.deliveryTag) == [3, 1, 4])
+        #expect(buffer.isEmpty)
+    }
+
     @Test("One queue: one multiple-ack per batch, as before lanes")
     func singleQueue() {
         var buffer = LaneBuffer(laneCount: 1)

@@ -27,7 +27,9 @@ struct MetricsEndpointTests {
         }, "metrics:\n\(metrics)")
         #expect(metrics.contains("# TYPE agentmgr_handler_seconds histogram"))
         #expect(metrics.contains("agentmgr_handler_seconds_count{worker=\"demo-worker\"} 30"))
-        #expect(metrics.contains("agentmgr_messages_acked_total{worker=\"demo-worker\"} 30"))
+        // The 30 tasks were recorded together: one message (an event batch) on the broker, one ack.
+        #expect(metrics.contains("agentmgr_messages_consumed_total{worker=\"demo-worker\"} 1"))
+        #expect(metrics.contains("agentmgr_messages_acked_total{worker=\"demo-worker\"} 1"))
         #expect(metrics.contains("agentmgr_outbox_backlog{worker=\"demo-worker\"}"))
         #expect(try httpGet(port: port, path: "/healthz").hasPrefix("HTTP/1.1 200"))
         #expect(try httpGet(port: port, path: "/other").hasPrefix("HTTP/1.1 404"))

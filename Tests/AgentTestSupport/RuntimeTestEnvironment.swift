@@ -94,6 +94,29 @@ public final class RuntimeTestEnvironment: @unchecked Sendable {
         return name
     }
 
+    /// The ids of the events on `queue` (batches split), consuming until `expecting` are seen or
+    /// nothing arrives for `idle`.
+    public func observedEventIDs(queue: String, expecting: Int, idle: Duration = .seconds(10)) throws -> Set<String> {
+        let connection = try AMQPConnection(url: amqpURL)
+        defer { connection.close() }
+        try connection.setPrefetch(500)
+        try connection.consume(queue: queue)
+        var seen = Set<String>()
+        while seen.count < expecting, let delivery = try connection.nextDelivery(timeout: idle) {
+            for element in try EventBatch.split(delivery) {
+                seen.insert(try EventEnvelope.decode(from: element.body).id.uuidString.lowercased())
+            }
+            try connection.ack(delivery.deliveryTag)
+        }
+        return seen
+    }
+
+    /// Events waiting in the outbox (a batch row counts its events).
+    public func outboxEventCount() throws -> Int {
+        try count(
+            "SELECT coalesce(sum(coalesce((properties->'headers'->>'\(EventBatch.header)')::int, 1)), 0)::int FROM outbox")
+    }
+
     /// Environment for a worker process living in this test's world.
     public func processEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment

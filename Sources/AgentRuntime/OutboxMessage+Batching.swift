@@ -1,0 +1,49 @@
+import AgentCore
+
+extension OutboxMessage {
+    /// `messages` with each run of consecutive events of one type and priority packed into batch
+    /// messages of at most `EventBatch.maxEvents` (docs/events.md, "Batches"). Order is kept: a
+    /// queue bound to several types sees the events in the order they were emitted. A lone event
+    /// stays a plain message.
+    static func packingEvents(_ messages: [OutboxMessage]) -> [OutboxMessage] {
+        var packed: [OutboxMessage] = []
+        packed.reserveCapacity(messages.count)
+        var run: [OutboxMessage] = []
+        func flush() {
+            if run.count == 1 { packed.append(run[0]) } else if !run.isEmpty { packed.append(batch(of: run)) }
+            run.removeAll(keepingCapacity: true)
+        }
+        for message in messages {
+            if let first = run.first,
+                !message.isEvent || message.routingKey != first.routingKey || message.exchange != first.exchange
+                    || message.properties.priority != first.properties.priority || run.count == EventBatch.maxEvents
+            {
+                flush()
+            }
+            if message.isEvent { run.append(message) } else { packed.append(message) }
+        }
+        flush()
+        return packed
+    }
+
+    /// One message carrying `events` (all of one type): a JSON array of their bodies. Its id is
+    /// derived from the first event's, so it is unique and the same at every relay attempt.
+    private static func batch(of events: [OutboxMessage]) -> OutboxMessage {
+        let first = events[0]
+        var body = "["
+        body.reserveCapacity(events.reduce(2) { $0 + $1.body.utf8.count + 1 })
+        for (index, event) in events.enumerated() {
+            if index > 0 { body += "," }
+            body += event.body
+        }
+        body += "]"
+        let correlation = first.properties.correlationID
+        return OutboxMessage(
+            exchange: first.exchange, routingKey: first.routingKey, messageID: "batch-\(first.messageID)-\(events.count)",
+            properties: .init(
+                type: first.properties.type, priority: first.properties.priority,
+                correlationID: events.allSatisfy { $0.properties.correlationID == correlation } ? correlation : nil,
+                headers: [EventBatch.header: String(events.count)]),
+            body: body)
+    }
+}

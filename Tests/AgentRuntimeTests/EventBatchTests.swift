@@ -1,0 +1,96 @@
+import AMQP
+import AgentCore
+import AgentTestSupport
+import Foundation
+import Testing
+
+@testable import AgentRuntime
+
+/// Events of one type emitted together travel as one message and are split back on arrival.
+@Suite("Event batches: packing in the outbox, splitting at the consumer")
+struct EventBatchTests {
+    private let topology = Topology(prefix: "batchtest")
+
+    private func emitted(_ events: [EventEnvelope]) throws -> [OutboxMessage] {
+        var messages: [OutboxMessage] = []
+        for event in events {
+            var message = OutboxMessage(
+                exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.uuidString.lowercased(),
+                body: String(decoding: try event.encoded(), as: UTF8.self))
+            message.isEvent = true
+            messages.append(message)
+        }
+        return messages
+    }
+
+    private func event(_ type: String, _ n: Int) -> EventEnvelope {
+        EventEnvelope(type: type, producer: "test", subjects: ["job": "j\(n)"], payload: .object(["n": .number(Double(n))]))
+    }
+
+    private func delivery(_ message: OutboxMessage, tag: UInt64 = 7) -> AMQPDelivery {
+        let outgoing = message.amqpMessage
+        return AMQPDelivery(
+            deliveryTag: tag, redelivered: false, exchange: outgoing.exchange, routingKey: outgoing.routingKey, consumerTag: "c",
+            properties: outgoing.properties, body: outgoing.body)
+    }
+
+    @Test("Consecutive events of one type become one message; order, lone events and other messages are kept")
+    func packing() throws {
+        let events = (0..<3).map { event("job.scheduled", $0) } + [event("job.pending", 3)] + (4..<6).map { event("job.scheduled", $0) }
+        var messages = try emitted(events)
+        let reply = OutboxMessage(exchange: "", routingKey: "amq.gen-reply", messageID: "r1", body: "{}")
+        messages.insert(reply, at: 5)  // between job.scheduled 4 and 5
+        let packed = OutboxMessage.packingEvents(messages)
+        #expect(packed.map(\.routingKey) == ["job.scheduled", "job.pending", "job.scheduled", "amq.gen-reply", "job.scheduled"])
+        #expect(packed[0].properties.headers?[EventBatch.header] == "3")
+        #expect(packed[1].properties.headers == nil, "a lone event stays a plain message")
+        #expect(packed[1].messageID == events[3].id.uuidString.lowercased())
+        #expect(packed[2].body == messages[4].body, "one event before the reply: plain")
+        #expect(packed[3] == reply)
+
+        // Splitting gives every event back, in order, with the batch's tag.
+        let split = try packed.flatMap { try EventBatch.split(delivery($0)) }
+        let decoded = try split.filter { $0.routingKey != "amq.gen-reply" }.map { try EventEnvelope.decode(from: $0.body) }
+        #expect(decoded.map(\.id) == events.map(\.id))
+        #expect(split.allSatisfy { $0.deliveryTag == 7 })
+        #expect(split.allSatisfy { $0.properties.headers[EventBatch.header] == nil })
+        #expect(split[1].properties.messageID == "\(packed[0].messageID)#1")
+    }
+
+    @Test("A run longer than the most one message carries is split into several")
+    func maxPerMessage() throws {
+        let packed = OutboxMessage.packingEvents(try emitted((0..<250).map { event("job.admitted", $0) }))
+        #expect(packed.map { $0.properties.headers?[EventBatch.header] } == ["100", "100", "50"])
+        #expect(Set(packed.map(\.messageID)).count == 3)
+    }
+
+    @Test("Element boundaries ignore brackets, commas and escaped quotes inside strings")
+    func splitterStrings() throws {
+        let body = #" [ {"a":"x,]}\"[{"} , [1,[2]] ,"s\\",3 ] "#
+        var properties = AMQPProperties(messageID: "b")
+        properties.headers[EventBatch.header] = .string("4")
+        let parts = try EventBatch.split(
+            AMQPDelivery(
+                deliveryTag: 1, redelivered: false, exchange: "e", routingKey: "k", consumerTag: "c", properties: properties,
+                body: Data(body.utf8)))
+        #expect(parts.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"a":"x,]}\"[{"}"#, "[1,[2]]", #""s\\""#, "3"])
+    }
+
+    @Test("A batch whose body is not a JSON array is refused whole", arguments: ["{}", "[1,]", "[,1]", "[1", "[1] x", "[}]", "[\"a]"])
+    func splitterRefuses(body: String) {
+        var properties = AMQPProperties(messageID: "b")
+        properties.headers[EventBatch.header] = .string("1")
+        let delivery = AMQPDelivery(
+            deliveryTag: 1, redelivered: false, exchange: "e", routingKey: "k", consumerTag: "c", properties: properties,
+            body: Data(body.utf8))
+        #expect(throws: JSONSyntaxError.self) { try EventBatch.split(delivery) }
+    }
+
+    @Test("A message without the batch header is one delivery, whatever its body")
+    func plainMessage() throws {
+        let plain = AMQPDelivery(
+            deliveryTag: 1, redelivered: false, exchange: "e", routingKey: "k", consumerTag: "c",
+            properties: AMQPProperties(messageID: "m"), body: Data("[1,2]".utf8))
+        #expect(try EventBatch.split(plain).count == 1)
+    }
+}

@@ -137,14 +137,21 @@ except Exception as error:
 total = {}
 for line in text.splitlines():
     if line.startswith("agentmgr_handler_seconds_sum") or line.startswith("agentmgr_handler_seconds_count") \
-            or line.startswith("agentmgr_messages_consumed_total"):
+            or line.startswith("agentmgr_messages_consumed_total") or line.startswith("agentmgr_messages_applied_total") \
+            or line.startswith("agentmgr_scheduler_"):
         name, value = line.rsplit(" ", 1)
         key = name.split("{")[0]
         total[key] = total.get(key, 0.0) + float(value)
 count = total.get("agentmgr_handler_seconds_count", 0)
 mean = total.get("agentmgr_handler_seconds_sum", 0) / count * 1000 if count else 0
-print(f"   :{port} consumed {int(total.get('agentmgr_messages_consumed_total', 0))}; mean agentmgr_handler_seconds {mean:.2f} ms"
-      " (the batch transaction that applied each message, as each message saw it)")
+print(f"   :{port} consumed {int(total.get('agentmgr_messages_consumed_total', 0))} messages"
+      f" ({int(total.get('agentmgr_messages_applied_total', 0))} events or requests applied);"
+      f" mean agentmgr_handler_seconds {mean:.2f} ms (the batch transaction that applied each, as each saw it)")
+rounds = total.get("agentmgr_scheduler_rounds_total", 0)
+if rounds:
+    seconds = total.get("agentmgr_scheduler_round_seconds_sum", 0)
+    placed = total.get("agentmgr_scheduler_placements_total", 0)
+    print(f"   :{port} {int(rounds)} scheduling rounds, {placed / rounds:.1f} placements and {seconds / rounds * 1000:.2f} ms each on average")
 PY
 done
 

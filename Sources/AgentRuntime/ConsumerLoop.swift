@@ -120,7 +120,8 @@ final class ConsumerSession<Handler: MessageHandler> {
             while buffer.count < limit, let next = try consumer.nextDelivery(timeout: .zero) {
                 buffer.add(next, lane: lane(of: next))
             }
-            try process(buffer.takeBatch(limit: loop.settings.batchSize, weight: EventBatch.eventCount))
+            try process(
+                buffer.takeBatch(limit: loop.settings.batchSize, weight: loop.handler.splitsEventBatches ? EventBatch.eventCount : { _ in 1 }))
         }
         // Stop taking messages; what the broker already pushed is requeued when the connection closes.
         for tag in consumerTags { try? consumer.cancel(consumerTag: tag) }
@@ -214,7 +215,7 @@ final class ConsumerSession<Handler: MessageHandler> {
     /// One delivery per event: batches split (EventBatch), a batch that is not a JSON array
     /// dead-lettered whole.
     private func splittingBatches(_ batch: [AMQPDelivery]) throws -> [AMQPDelivery] {
-        guard batch.contains(where: EventBatch.isBatch) else { return batch }
+        guard loop.handler.splitsEventBatches, batch.contains(where: EventBatch.isBatch) else { return batch }
         var deliveries: [AMQPDelivery] = []
         deliveries.reserveCapacity(batch.count)
         for delivery in batch {

@@ -32,6 +32,10 @@ public protocol MessageHandler: Sendable {
     /// Called in its own transaction for a malformed delivery, before it is dead-lettered, so a
     /// handler can answer the sender (for example a rejection on `reply_to`). Default: nothing.
     func malformed(_ delivery: AMQPDelivery, reason: String, context: HandlerContext) throws
+
+    /// Whether a delivery that is an event batch (`EventBatch`) is split into its events before
+    /// `decode`. True for handlers of events; others (job requests) decode every delivery as sent.
+    var splitsEventBatches: Bool { get }
 }
 
 extension MessageHandler {
@@ -54,6 +58,8 @@ extension MessageHandler {
     }
 
     public func lockKey(of message: Message) -> String? { nil }
+
+    public var splitsEventBatches: Bool { false }
 }
 
 /// Handlers whose input is an `EventEnvelope` get decoding and dedup by event id for free.
@@ -65,6 +71,8 @@ extension MessageHandler where Message == EventEnvelope {
     public func messageID(of message: EventEnvelope, delivery: AMQPDelivery) -> String? {
         message.id.uuidString.lowercased()
     }
+
+    public var splitsEventBatches: Bool { true }
 }
 
 /// Thrown by `handleBatch` for the message at `index` of its input: the runtime takes that message

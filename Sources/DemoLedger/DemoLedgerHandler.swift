@@ -48,6 +48,9 @@ public struct DemoLedgerHandler: MessageHandler {
         message.event.id.uuidString.lowercased()
     }
 
+    /// Its input is events: batches are split into them.
+    public var splitsEventBatches: Bool { true }
+
     /// Tasks of one account update one balance row.
     public func lockKey(of message: Message) -> String? {
         message.task.account

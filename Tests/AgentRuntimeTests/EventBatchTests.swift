@@ -94,3 +94,20 @@ struct EventBatchTests {
         #expect(try EventBatch.split(plain).count == 1)
     }
 }
+
+extension EventBatchTests {
+    private struct RequestHandler: MessageHandler {
+        func decode(_ delivery: AMQPDelivery) throws -> String { String(decoding: delivery.body, as: UTF8.self) }
+        func handle(_ message: String, context: HandlerContext) throws {}
+    }
+
+    private struct EventHandler: MessageHandler {
+        func handle(_ message: EventEnvelope, context: HandlerContext) throws {}
+    }
+
+    @Test("Only handlers of events split batches; a handler of requests decodes the message as sent")
+    func whoSplits() {
+        #expect(EventHandler().splitsEventBatches)
+        #expect(!RequestHandler().splitsEventBatches)
+    }
+}

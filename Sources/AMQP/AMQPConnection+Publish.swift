@@ -50,6 +50,7 @@ extension AMQPConnection {
     /// TCP_CORK on the connection's socket; false if it could not be set (the publish goes on
     /// uncorked). Uncorking sends what is queued at once.
     private func setCork(_ on: Bool) -> Bool {
+        guard isOpen else { return false }  // a failed publish destroyed the state (markBroken)
         let socket = amqp_get_sockfd(state)
         guard socket >= 0 else { return false }
         var value: Int32 = on ? 1 : 0

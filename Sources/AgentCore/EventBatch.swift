@@ -9,16 +9,21 @@ import Foundation
 /// letters (one per event) see single events.
 public enum EventBatch {
     public static let header = "x-agentmgr-batch"
-    /// Most events one message carries; also bounds the work one delivery brings into a consumer's
-    /// batch transaction.
-    public static let maxEvents = 100
+    /// Most events one message carries (`AGENTMGR_EVENT_BATCH_MAX`, default 100; 1 sends every
+    /// event as its own message, for an upgrade while consumers that cannot split batches still
+    /// run: docs/events.md, "Batches"). It also bounds the work one delivery brings into a
+    /// consumer's batch transaction.
+    public static let maxEvents: Int = {
+        guard let text = ProcessInfo.processInfo.environment["AGENTMGR_EVENT_BATCH_MAX"], let value = Int(text) else { return 100 }
+        return min(max(value, 1), 1_000)
+    }()
 
     /// How many events `delivery` carries, by its header (1 for a plain message).
     public static func eventCount(_ delivery: AMQPDelivery) -> Int {
         guard let value = delivery.properties.headers[header] else { return 1 }
         switch value {
-        case .string(let text): return Int(text).map { min(max($0, 1), maxEvents) } ?? 1
-        case .long(let number): return Int(min(max(number, 1), Int64(maxEvents)))
+        case .string(let text): return Int(text).map { min(max($0, 1), 1_000) } ?? 1
+        case .long(let number): return Int(min(max(number, 1), 1_000))
         default: return 1
         }
     }
@@ -32,12 +37,13 @@ public enum EventBatch {
     /// acknowledged once all are applied). Each keeps the batch's properties without the batch
     /// header; its message id is `<batch id>#<index>` (event handlers deduplicate by the event's own
     /// id). A delivery that is not a batch comes back alone. Throws when the body is not a JSON
-    /// array: the whole message is malformed then.
+    /// array of at least one element: the whole message is malformed then.
     public static func split(_ delivery: AMQPDelivery) throws(JSONSyntaxError) -> [AMQPDelivery] {
         guard isBatch(delivery) else { return [delivery] }
         let ranges = try delivery.body.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Result<[Range<Int>], JSONSyntaxError> in
             Result { () throws(JSONSyntaxError) in try JSONArraySplitter.elementRanges(raw.bindMemory(to: UInt8.self)) }
         }.get()
+        guard !ranges.isEmpty else { throw JSONSyntaxError(offset: 0, reason: "a batch must hold at least one event") }
         var properties = delivery.properties
         properties.headers[header] = nil
         let batchID = delivery.properties.messageID ?? ""

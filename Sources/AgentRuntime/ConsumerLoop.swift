@@ -161,7 +161,7 @@ final class ConsumerSession<Handler: MessageHandler> {
             }
         }
 
-        pending = orderedByLockKey(pending)
+        pending = try deadLetteringExhausted(orderedByLockKey(pending))
         var requeued: Set<UInt64> = []
         // Normally the whole batch goes in one transaction; after a failure the handler could not
         // pin on one message, the rest go one per transaction to find it.
@@ -210,6 +210,28 @@ final class ConsumerSession<Handler: MessageHandler> {
         if let last = acks.multipleUpTo { try consumer.ack(last, multiple: true) }
         for tag in acks.singles { try consumer.ack(tag) }
         loop.metrics.acked.add(batch.count - requeued.count)
+    }
+
+    /// A message that was dead-lettered after its last attempt is never run again. It can come
+    /// back: an event whose batch a sibling's failure requeued, or a message whose ack a crash
+    /// lost. It is dead-lettered again (dead letters are at-least-once) and left out.
+    private func deadLetteringExhausted(_ pending: [Decoded]) throws -> [Decoded] {
+        let redelivered = pending.filter(\.delivery.redelivered).map(\.id)
+        guard !redelivered.isEmpty else { return pending }
+        let settings = loop.settings
+        let exhausted = try loop.pool.withConnection { db in
+            try Inbox.exhausted(redelivered, consumer: settings.consumerName, maxAttempts: settings.maxAttempts, in: db)
+        }
+        guard !exhausted.isEmpty else { return pending }
+        var kept: [Decoded] = []
+        for item in pending {
+            guard let failure = exhausted[item.id] else {
+                kept.append(item)
+                continue
+            }
+            try deadLetter(item.delivery, reason: "handler failed \(failure.attempts) times: \(failure.error)", attempts: failure.attempts)
+        }
+        return kept
     }
 
     /// One delivery per event: batches split (EventBatch), a batch that is not a JSON array

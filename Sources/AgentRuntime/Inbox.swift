@@ -16,6 +16,23 @@ enum Inbox {
         return Set(try rows.map { try $0.decode(0, as: String.self) })
     }
 
+    /// Of `ids`, those whose handler already failed `maxAttempts` times (they were dead-lettered),
+    /// with the count and the last error.
+    static func exhausted(
+        _ ids: [String], consumer: String, maxAttempts: Int, in db: PostgresConnection
+    ) throws -> [String: (attempts: Int, error: String)] {
+        var found: [String: (attempts: Int, error: String)] = [:]
+        for row in try db.query(
+            """
+            SELECT message_id, attempts, last_error FROM inbox_failures
+            WHERE consumer = $1 AND message_id = ANY($2::text[]) AND attempts >= $3
+            """, [consumer, ids, maxAttempts])
+        {
+            found[try row.decode(0, as: String.self)] = (try row.decode(1, as: Int.self), try row.decode(2, as: String.self))
+        }
+        return found
+    }
+
     /// Counts one more failed attempt; returns the total so far.
     static func recordFailure(_ id: String, consumer: String, error: String, in db: PostgresConnection) throws -> Int {
         let rows = try db.query(

@@ -45,7 +45,8 @@ struct LaneBuffer {
                 lanes[lane].removeAll(keepingCapacity: true)
                 heads[lane] = 0
             }
-            if taken >= limit || heads[lane] != 0 { break }
+            // A lane with deliveries left (they did not fit) ends the batch: lower lanes wait.
+            if taken >= limit || heads[lane] < lanes[lane].count { break }
         }
         count -= batch.count
         return batch

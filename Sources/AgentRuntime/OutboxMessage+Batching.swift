@@ -1,7 +1,7 @@
 import AgentCore
 
 extension OutboxMessage {
-    /// `messages` with each run of consecutive events of one type and priority packed into batch
+    /// `messages` with each run of consecutive events of one type packed into batch
     /// messages of at most `EventBatch.maxEvents` (docs/events.md, "Batches"). Order is kept: a
     /// queue bound to several types sees the events in the order they were emitted. A lone event
     /// stays a plain message.
@@ -16,7 +16,7 @@ extension OutboxMessage {
         for message in messages {
             if let first = run.first,
                 !message.isEvent || message.routingKey != first.routingKey || message.exchange != first.exchange
-                    || message.properties.priority != first.properties.priority || run.count == EventBatch.maxEvents
+                    || run.count == EventBatch.maxEvents
             {
                 flush()
             }
@@ -40,8 +40,9 @@ extension OutboxMessage {
         let correlation = first.properties.correlationID
         return OutboxMessage(
             exchange: first.exchange, routingKey: first.routingKey, messageID: "batch-\(first.messageID)-\(events.count)",
+            // Priority on an event is informational (lanes are queues): the batch carries the highest.
             properties: .init(
-                type: first.properties.type, priority: first.properties.priority,
+                type: first.properties.type, priority: events.compactMap(\.properties.priority).max(),
                 correlationID: events.allSatisfy { $0.properties.correlationID == correlation } ? correlation : nil,
                 headers: [EventBatch.header: String(events.count)]),
             body: body)

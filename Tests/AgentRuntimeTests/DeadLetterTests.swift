@@ -133,4 +133,40 @@ extension DeadLetterTests {
         #expect(try env.count("SELECT count(*) FROM demo_ledger WHERE account = 'batched'") == 10)
         #expect(try env.count("SELECT count(*) FROM demo_balances WHERE account = 'frozen'") == 0)
     }
+
+    @Test("An event dead-lettered after its last attempt is not run again when a sibling's failure brings its batch back")
+    func exhaustedSiblingNotRunAgain() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        let queue = try env.demoQueue()
+        let frozen = demoTasks(2, accounts: ["frozen"])  // the demo handler always throws for them
+        let first = frozen[0].id.uuidString.lowercased()
+        // The first already failed once before: its last attempt comes first, the second's first.
+        try env.pool.withConnection { db in
+            try db.query(
+                "INSERT INTO inbox_failures (consumer, message_id, attempts, last_error) VALUES ('demo-worker', $1, 1, 'earlier')",
+                [first])
+        }
+        let loop = ConsumerLoop(
+            settings: .init(consumerName: "demo-worker", queue: queue, maxAttempts: 2), handler: DemoLedgerHandler(),
+            amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: Logger(label: "test"))
+        let running = BackgroundLoop { loop.run(until: $0) }
+        defer { _ = running.stopAndJoin() }
+        var properties = AMQPProperties(messageID: "batch-2")
+        properties.headers[EventBatch.header] = .string("2")
+        let publisher = try AMQPConnection(url: env.amqpURL)
+        defer { publisher.close() }
+        try publisher.enableConfirms()
+        let bodies = try frozen.map { String(decoding: try $0.encoded(), as: UTF8.self) }
+        try publisher.publish(
+            AMQPOutgoingMessage(
+                exchange: env.topology.eventsExchange, routingKey: "demo.task", properties: properties,
+                body: Data("[\(bodies.joined(separator: ","))]".utf8)))
+
+        let letters = try readAll(queue: env.topology.deadLetterQueueName(queue.name), expecting: 3, url: env.amqpURL)
+        let ids = letters.compactMap { (try? EventEnvelope.decode(from: $0.body))?.id.uuidString.lowercased() }
+        #expect(ids.filter { $0 == first }.count == 2, "dead-lettered at its last attempt, and again when its batch came back")
+        #expect(ids.filter { $0 == frozen[1].id.uuidString.lowercased() }.count == 1)
+        #expect(try env.count("SELECT attempts FROM inbox_failures WHERE message_id = $1", [first]) == 2, "never run a third time")
+    }
 }

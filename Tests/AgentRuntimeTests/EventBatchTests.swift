@@ -57,6 +57,16 @@ struct EventBatchTests {
         #expect(split[1].properties.messageID == "\(packed[0].messageID)#1")
     }
 
+    @Test("Priority does not break a run (it is informational on events): the batch carries the highest")
+    func priority() throws {
+        var messages = try emitted((0..<3).map { event("job.scheduled", $0) })
+        messages[0].properties.priority = 1
+        messages[1].properties.priority = 4
+        let packed = OutboxMessage.packingEvents(messages)
+        #expect(packed.count == 1)
+        #expect(packed[0].properties.priority == 4)
+    }
+
     @Test("A run longer than the most one message carries is split into several")
     func maxPerMessage() throws {
         let packed = OutboxMessage.packingEvents(try emitted((0..<250).map { event("job.admitted", $0) }))
@@ -76,7 +86,7 @@ struct EventBatchTests {
         #expect(parts.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"a":"x,]}\"[{"}"#, "[1,[2]]", #""s\\""#, "3"])
     }
 
-    @Test("A batch whose body is not a JSON array is refused whole", arguments: ["{}", "[1,]", "[,1]", "[1", "[1] x", "[}]", "[\"a]"])
+    @Test("A batch whose body is not a JSON array is refused whole", arguments: ["{}", "[]", " [ ] ", "[1,]", "[,1]", "[1", "[1] x", "[}]", "[\"a]"])
     func splitterRefuses(body: String) {
         var properties = AMQPProperties(messageID: "b")
         properties.headers[EventBatch.header] = .string("1")

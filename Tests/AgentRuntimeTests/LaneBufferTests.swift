@@ -32,6 +32,17 @@ struct LaneBufferTests {
         #expect(buffer.isEmpty)
     }
 
+    @Test("A delivery of a higher lane that does not fit ends the batch: no lower lane goes before it")
+    func weightedKeepsLaneOrder() {
+        var buffer = LaneBuffer(laneCount: 3)
+        for (tag, lane) in [(1, 0), (2, 1), (3, 2)] { buffer.add(delivery(UInt64(tag)), lane: lane) }
+        let weights: [UInt64: Int] = [1: 1, 2: 100, 3: 1]
+        let weight = { (delivery: AMQPDelivery) in weights[delivery.deliveryTag]! }
+        #expect(buffer.takeBatch(limit: 100, weight: weight).map(\.deliveryTag) == [1])
+        #expect(buffer.takeBatch(limit: 100, weight: weight).map(\.deliveryTag) == [2])
+        #expect(buffer.takeBatch(limit: 100, weight: weight).map(\.deliveryTag) == [3])
+    }
+
     @Test("One queue: one multiple-ack per batch, as before lanes")
     func singleQueue() {
         var buffer = LaneBuffer(laneCount: 1)

@@ -13,7 +13,7 @@ ALTER TABLE sched_jobs         SET (autovacuum_analyze_scale_factor = 0.5);
 ALTER TABLE allocations        SET (autovacuum_analyze_scale_factor = 0.5);
 ALTER TABLE cost_jobs          SET (autovacuum_analyze_scale_factor = 0.5);
 
--- Documents no query filters on by value: no statistics to gather.
+-- Columns no query filters on by value (documents and messages): no statistics to gather.
 ALTER TABLE events ALTER COLUMN payload SET STATISTICS 0, ALTER COLUMN subjects SET STATISTICS 0;
 ALTER TABLE admission_requests ALTER COLUMN reasons SET STATISTICS 0;
 ALTER TABLE sched_jobs ALTER COLUMN reason_details SET STATISTICS 0, ALTER COLUMN reason_message SET STATISTICS 0,

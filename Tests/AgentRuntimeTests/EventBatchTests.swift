@@ -2,6 +2,7 @@ import AMQP
 import AgentCore
 import AgentTestSupport
 import Foundation
+import Logging
 import Testing
 
 @testable import AgentRuntime
@@ -119,5 +120,39 @@ extension EventBatchTests {
     func whoSplits() {
         #expect(EventHandler().splitsEventBatches)
         #expect(!RequestHandler().splitsEventBatches)
+    }
+}
+
+@Suite("Event batches: turned off for an upgrade")
+struct EventBatchSettingTests {
+    @Test("A worker run with AGENTMGR_EVENT_BATCH_MAX=1 sends each event it emits as its own message")
+    func batchesOff() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        _ = try env.demoQueue()
+        let observer = try env.observerQueue()
+        let worker = try WorkerProcess(executable: "demo-worker", environment: env.processEnvironment(["AGENTMGR_EVENT_BATCH_MAX": "1"]))
+        try EventRecorder.record(demoTasks(30), topology: env.topology, pool: env.pool)  // this process: one batch
+        _ = try OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: env.pool, logger: Logger(label: "relay")).drain()
+        #expect(try eventually { try env.count("SELECT count(*) FROM demo_ledger") == 30 })
+        #expect(try eventually { try env.count("SELECT count(*) FROM outbox") == 0 })
+        #expect(worker.terminate() == 0)
+
+        let connection = try AMQPConnection(url: env.amqpURL)
+        defer { connection.close() }
+        try connection.consume(queue: observer)
+        var applied = 0
+        var tasks: [Int] = []
+        while let delivery = try connection.nextDelivery(timeout: .seconds(3)) {
+            if delivery.routingKey == "demo.applied" {
+                #expect(!EventBatch.isBatch(delivery))
+                applied += 1
+            } else {
+                tasks.append(EventBatch.eventCount(delivery))
+            }
+            try connection.ack(delivery.deliveryTag)
+        }
+        #expect(applied == 30, "one message per demo.applied")
+        #expect(tasks == [30], "the test's own 30 tasks went as one batch")
     }
 }

@@ -15,15 +15,17 @@ public enum EventBatch {
     /// consumer's batch transaction.
     public static let maxEvents: Int = {
         guard let text = ProcessInfo.processInfo.environment["AGENTMGR_EVENT_BATCH_MAX"], let value = Int(text) else { return 100 }
-        return min(max(value, 1), 1_000)
+        return min(max(value, 1), largest)
     }()
+    /// No message carries more, whoever sent it; a header claiming more weighs this much.
+    static let largest = 1_000
 
     /// How many events `delivery` carries, by its header (1 for a plain message).
     public static func eventCount(_ delivery: AMQPDelivery) -> Int {
         guard let value = delivery.properties.headers[header] else { return 1 }
         switch value {
-        case .string(let text): return Int(text).map { min(max($0, 1), 1_000) } ?? 1
-        case .long(let number): return Int(min(max(number, 1), 1_000))
+        case .string(let text): return Int(text).map { min(max($0, 1), largest) } ?? 1
+        case .long(let number): return Int(min(max(number, 1), Int64(largest)))
         default: return 1
         }
     }
@@ -85,7 +87,6 @@ enum JSONArraySplitter {
                 index += 1
                 continue
             }
-            let isSpace = byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
             let endsElement = depth == 0 && (byte == UInt8(ascii: ",") || byte == UInt8(ascii: "]"))
             if endsElement {
                 if let first = start {
@@ -100,7 +101,7 @@ enum JSONArraySplitter {
                     }
                     return ranges
                 }
-            } else if !isSpace {
+            } else if !isSpace(byte) {
                 if start == nil { start = index }
                 lastNonSpace = index
                 switch byte {
@@ -117,11 +118,13 @@ enum JSONArraySplitter {
         throw JSONSyntaxError(offset: index, reason: "unexpected end of input")
     }
 
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
     private static func skipSpace(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var index = start
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
-            index += 1
-        }
+        while index < bytes.count, isSpace(bytes[index]) { index += 1 }
         return index
     }
 }

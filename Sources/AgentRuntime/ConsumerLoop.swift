@@ -83,6 +83,8 @@ final class ConsumerSession<Handler: MessageHandler> {
     /// One consumer per queue of the input, highest lane first; the index is the lane.
     let consumerTags: [String]
     var buffer: LaneBuffer
+    /// How much of a batch a delivery takes: its events for handlers that split event batches.
+    let weight: (AMQPDelivery) -> Int
 
     init(loop: ConsumerLoop<Handler>, stop: StopSignal) throws {
         self.loop = loop
@@ -96,6 +98,11 @@ final class ConsumerSession<Handler: MessageHandler> {
         let connection = consumer
         consumerTags = try queues.map { try connection.consume(queue: $0) }
         buffer = LaneBuffer(laneCount: queues.count)
+        if loop.handler.splitsEventBatches {
+            weight = { EventBatch.eventCount($0) }
+        } else {
+            weight = { _ in 1 }
+        }
         loop.logger.info("consuming", metadata: ["queues": "\(queues.joined(separator: ","))"])
     }
 
@@ -120,8 +127,7 @@ final class ConsumerSession<Handler: MessageHandler> {
             while buffer.count < limit, let next = try consumer.nextDelivery(timeout: .zero) {
                 buffer.add(next, lane: lane(of: next))
             }
-            try process(
-                buffer.takeBatch(limit: loop.settings.batchSize, weight: loop.handler.splitsEventBatches ? EventBatch.eventCount : { _ in 1 }))
+            try process(buffer.takeBatch(limit: loop.settings.batchSize, weight: weight))
         }
         // Stop taking messages; what the broker already pushed is requeued when the connection closes.
         for tag in consumerTags { try? consumer.cancel(consumerTag: tag) }

@@ -19,6 +19,7 @@ rate="${BENCH_RATE:-1000}"
 duration="${BENCH_DURATION:-20}"
 jobs="${BENCH_JOBS:-20000}"
 batch="${BENCH_BATCH:-50}"
+submit_batch="${BENCH_SUBMIT_BATCH:-1}"
 replicas="${BENCH_REPLICAS:-1}"
 nodes="${BENCH_NODES:-5000}"
 timeout="${BENCH_TIMEOUT:-300}"
@@ -117,11 +118,11 @@ pgss -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_s
     echo "   (pg_stat_statements unavailable: restart the database with make services-stop to load it; no SQL profile)"
 echo
 echo "== 1. fixed offered rate: $rate jobs/s for $duration s (run $run_id)"
-"$bin/e2e-bench" --mode fixed_rate --rate "$rate" --duration "$duration" --batch "$batch" --run-id "$run_id" \
+"$bin/e2e-bench" --mode fixed_rate --rate "$rate" --duration "$duration" --batch "$batch" --submit-batch "$submit_batch" --run-id "$run_id" \
     --runtime "$runtime" --timeout "$timeout" --release-previous "${procs[@]}" "${extra[@]}" >/dev/null || status=$?
 echo
 echo "== 2. as fast as it goes: $jobs jobs"
-"$bin/e2e-bench" --mode max_rate --rate 0 --jobs "$jobs" --batch "$batch" --run-id "$run_id" \
+"$bin/e2e-bench" --mode max_rate --rate 0 --jobs "$jobs" --batch "$batch" --submit-batch "$submit_batch" --run-id "$run_id" \
     --runtime "$runtime" --timeout "$timeout" --release-previous "${procs[@]}" "${extra[@]}" || status=$?
 
 echo

@@ -32,6 +32,10 @@ public final class AdmissionHandler: MessageHandler {
         try AdmissionRequest.decode(delivery)
     }
 
+    /// Requests submitted together arrive as one batch message (docs/amqp-contract.md, "Batch
+    /// submission"): each is decided, deduplicated, answered and dead-lettered on its own.
+    public var splitsBatches: Bool { true }
+
     /// A resubmission with the same key but a new correlation id must be answered again, so the
     /// inbox key includes the correlation id; a broker redelivery repeats both and is skipped.
     /// Keys belong to the tenant named in the request.
@@ -140,13 +144,16 @@ public final class AdmissionHandler: MessageHandler {
             problems = error.problems
         }
         let reasons = problems.map { Rejection(.malformedRequest, field: $0.field, "\($0.field) \($0.message)") }
-        let key = delivery.properties.messageID ?? ""
+        // A request of a batch is known by its own key if its body has one, else by `<batch id>#<index>`.
+        let ownKey = AdmissionRequest.batchIndex(delivery) == nil ? nil : AdmissionRequest.keyInBody(delivery.body)
+        let key = ownKey ?? delivery.properties.messageID ?? ""
+        let correlation = AdmissionRequest.correlationID(of: delivery)
         try emitRejected(
             key: key, tenant: nil, reasons: reasons, correlation: delivery.properties.correlationID.flatMap(UUID.init(uuidString:)),
             context: context)
         guard let replyTo = delivery.properties.replyTo, AdmissionRequest.isAllowedReplyQueue(replyTo) else { return }
         let answer = AdmissionReply(idempotencyKey: key, decision: .rejected, reasons: reasons)
-        try context.send(replyMessage(answer, replyTo: replyTo, correlationID: delivery.properties.correlationID, inboxKey: "malformed-" + StableID.hex("\(key.utf8.count):\(key)\(delivery.properties.correlationID ?? "")")))
+        try context.send(replyMessage(answer, replyTo: replyTo, correlationID: correlation, inboxKey: "malformed-" + StableID.hex("\(key.utf8.count):\(key)\(correlation ?? "")")))
     }
 
     private func emitRejected(key: String, tenant: String?, reasons: [Rejection], correlation: UUID?, context: HandlerContext) throws {

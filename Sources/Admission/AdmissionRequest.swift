@@ -34,12 +34,18 @@ public struct AdmissionRequest: Sendable {
     static func decode(_ delivery: AMQPDelivery) throws -> AdmissionRequest {
         let (spec, problems) = try decodeSpec(delivery.body)
         var allProblems = problems
-        let messageID = delivery.properties.messageID.flatMap { $0.isEmpty ? nil : $0 }
+        // A request of a batch has only the batch's message id: its key is in its body.
+        let messageID = batchIndex(delivery) == nil ? delivery.properties.messageID.flatMap { $0.isEmpty ? nil : $0 } : nil
         if let messageID, let key = spec.idempotencyKey, key != messageID {
             allProblems.append(
                 FieldProblem(field: "idempotency_key", message: "must equal the message_id property (\(messageID)) when both are given, got \(key)"))
         }
         guard let key = messageID ?? spec.idempotencyKey else {
+            if let index = batchIndex(delivery) {
+                throw MalformedRequest(problems: [
+                    FieldProblem(field: "idempotency_key", message: "is required in each request of a batch (request \(index) has none)")
+                ])
+            }
             throw MalformedRequest(problems: [
                 FieldProblem(field: "(message_id)", message: "is required: the message_id property (or idempotency_key) is the request's idempotency key")
             ])
@@ -56,7 +62,33 @@ public struct AdmissionRequest: Sendable {
         }
         return AdmissionRequest(
             spec: spec, problems: allProblems, idempotencyKey: key, replyTo: delivery.properties.replyTo,
-            correlationID: delivery.properties.correlationID, submittedAt: submittedAt(delivery))
+            correlationID: correlationID(of: delivery), submittedAt: submittedAt(delivery))
+    }
+
+    /// The position of a request that came in a batch (`EventBatch.split`), nil for one sent alone.
+    static func batchIndex(_ delivery: AMQPDelivery) -> Int? {
+        switch delivery.properties.headers[EventBatch.indexHeader] {
+        case .long(let index)?: return Int(index)
+        case .string(let text)?: return Int(text)
+        default: return nil
+        }
+    }
+
+    /// The body's `idempotency_key` when it is a JSON object with one, however wrong the rest is.
+    static func keyInBody(_ body: Data) -> String? {
+        guard case .string(let key)? = (try? JSONCoding.decoder.decode(JSONValue.self, from: body))?["idempotency_key"], !key.isEmpty
+        else { return nil }
+        return key
+    }
+
+    /// The correlation id the request's reply carries: the message's, and for a request of a
+    /// batch `<the batch's>#<index>`, so the sender can tell the answers apart
+    /// (docs/amqp-contract.md, "Batch submission").
+    static func correlationID(of delivery: AMQPDelivery) -> String? {
+        guard let correlation = delivery.properties.correlationID, let index = batchIndex(delivery) else {
+            return delivery.properties.correlationID
+        }
+        return "\(correlation)#\(index)"
     }
 
     /// Replies go through the default exchange, where the relay may write to any queue: only

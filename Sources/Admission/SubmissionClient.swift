@@ -10,23 +10,44 @@ public final class SubmissionClient {
         public var idempotencyKey: String
         public var priority: PriorityClass
         public var correlationID: String
+        /// Whether it may travel in a batch: its body is a JSON object carrying this
+        /// `idempotency_key` (a batch has one message id, so each request's key is in its body).
+        public var isBatchable: Bool
 
-        public init(body: Data, idempotencyKey: String, priority: PriorityClass, correlationID: String = UUID().uuidString.lowercased()) {
+        public init(
+            body: Data, idempotencyKey: String, priority: PriorityClass, correlationID: String = UUID().uuidString.lowercased(),
+            isBatchable: Bool = true
+        ) {
             self.body = body
             self.idempotencyKey = idempotencyKey
             self.priority = priority
             self.correlationID = correlationID
+            self.isBatchable = isBatchable
         }
 
         /// Takes the key and priority class from a JSON spec when present (the worker validates
-        /// the rest); a new UUID becomes the key otherwise.
+        /// the rest); a new UUID becomes the key otherwise, written into a JSON object's body so
+        /// the request can travel in a batch. A body that is not a JSON object goes as written.
         public init(json body: Data) {
             let value = try? JSONCoding.decoder.decode(JSONValue.self, from: body)
             var key = UUID().uuidString.lowercased()
             var priority = PriorityClass.normal
-            if case .string(let given)? = value?["idempotency_key"], !given.isEmpty { key = given }
+            var body = body
+            var isBatchable = false
+            if case .object(var fields)? = value {
+                switch fields["idempotency_key"] {
+                case .string(let given)? where !given.isEmpty:
+                    key = given
+                    isBatchable = true
+                case nil:
+                    fields["idempotency_key"] = .string(key)
+                    body = Data(JSONValue.object(fields).serialized())
+                    isBatchable = true
+                default: break  // not a usable key: admission says what is wrong, alone
+                }
+            }
             if case .string(let name)? = value?["priority_class"], let known = PriorityClass(rawValue: name) { priority = known }
-            self.init(body: body, idempotencyKey: key, priority: priority)
+            self.init(body: body, idempotencyKey: key, priority: priority, isBatchable: isBatchable)
         }
     }
 
@@ -52,20 +73,75 @@ public final class SubmissionClient {
         replies.close()
     }
 
-    /// Publishes every request (persistent, confirmed in windows) and returns once the broker has them.
-    public func publish(_ requests: [Request], withReplies: Bool = true) throws {
+    /// Publishes every request (persistent, confirmed in windows) and returns once the broker has
+    /// them, with the correlation id each request's decision will carry, in order.
+    ///
+    /// `batch` > 1 sends up to that many requests of one priority class as one message (docs/
+    /// amqp-contract.md, "Batch submission"): the broker's and admission's cost is per message,
+    /// so a client submitting many jobs at once should. Batched requests need a JSON object body
+    /// with its own `idempotency_key` (`Request.isBatchable`); others go alone.
+    @discardableResult
+    public func publish(_ requests: [Request], withReplies: Bool = true, batch: Int = 1) throws -> [String] {
         let now = ISO8601.string(from: Date())
-        try publisher.publish(
-            requests.map { request in
+        var messages: [AMQPOutgoingMessage] = []
+        var correlations = requests.map(\.correlationID)
+        func properties(messageID: String, correlationID: String, priority: PriorityClass, headers: [String: AMQPFieldValue] = [:]) -> AMQPProperties {
+            AMQPProperties(
+                contentType: "application/json", messageID: messageID, correlationID: correlationID,
+                replyTo: withReplies ? replyQueue : nil, type: "job.submit", appID: "agentctl",
+                priority: priority.messagePriority, timestamp: UInt64(Date().timeIntervalSince1970),
+                headers: headers.merging([AdmissionRequest.submittedAtHeader: .string(now)]) { $1 })
+        }
+        for group in Self.batches(requests, size: batch) {
+            let first = requests[group[0]]
+            let routingKey = AdmissionRequest.routingKey(for: first.priority)
+            guard group.count > 1 else {
+                messages.append(
+                    AMQPOutgoingMessage(
+                        exchange: topology.requestsExchange, routingKey: routingKey,
+                        properties: properties(messageID: first.idempotencyKey, correlationID: first.correlationID, priority: first.priority),
+                        body: first.body))
+                continue
+            }
+            let correlation = UUID().uuidString.lowercased()
+            var body = Data("[".utf8)
+            for (position, index) in group.enumerated() {
+                if position > 0 { body.append(UInt8(ascii: ",")) }
+                body.append(requests[index].body)
+                correlations[index] = "\(correlation)#\(position)"
+            }
+            body.append(UInt8(ascii: "]"))
+            messages.append(
                 AMQPOutgoingMessage(
-                    exchange: topology.requestsExchange, routingKey: AdmissionRequest.routingKey(for: request.priority),
-                    properties: AMQPProperties(
-                        contentType: "application/json", messageID: request.idempotencyKey, correlationID: request.correlationID,
-                        replyTo: withReplies ? replyQueue : nil, type: "job.submit", appID: "agentctl",
-                        priority: request.priority.messagePriority, timestamp: UInt64(Date().timeIntervalSince1970),
-                        headers: [AdmissionRequest.submittedAtHeader: .string(now)]),
-                    body: request.body)
-            })
+                    exchange: topology.requestsExchange, routingKey: routingKey,
+                    properties: properties(
+                        messageID: "batch-\(correlation)", correlationID: correlation, priority: first.priority,
+                        headers: [EventBatch.header: .string(String(group.count))]),
+                    body: body))
+        }
+        try publisher.publish(messages)
+        return correlations
+    }
+
+    /// Request indexes grouped into messages: up to `size` batchable requests of one priority
+    /// class each, in order within a class; a request that cannot be batched alone.
+    static func batches(_ requests: [Request], size: Int) -> [[Int]] {
+        let size = min(max(size, 1), EventBatch.maxEvents)
+        var groups: [[Int]] = []
+        var open: [PriorityClass: Int] = [:]  // class -> index in groups of its unfilled batch
+        for (index, request) in requests.enumerated() {
+            guard size > 1, request.isBatchable else {
+                groups.append([index])
+                continue
+            }
+            if let slot = open[request.priority], groups[slot].count < size {
+                groups[slot].append(index)
+            } else {
+                open[request.priority] = groups.count
+                groups.append([index])
+            }
+        }
+        return groups
     }
 
     /// Waits for one decision per correlation id; returns what arrived by the deadline. Replies

@@ -9,7 +9,8 @@ struct Submit: ParsableCommand {
         abstract: "Submit job specs (YAML or JSON) through the requests queue and print each decision.",
         discussion: """
             Each spec is published to the requests exchange (docs/amqp-contract.md) with its \
-            idempotency_key as message_id (a new one is made if the spec has none). Exit status: 0 \
+            idempotency_key as message_id (a new one is made if the spec has none); specs of one \
+            priority class go up to --batch per message. Exit status: 0 \
             when every job was admitted, 3 when any was rejected, 1 on errors or when a decision did \
             not arrive in time (is the admission worker running?).
             """)
@@ -22,9 +23,13 @@ struct Submit: ParsableCommand {
     @Option(help: "Seconds to wait for the decisions.")
     var timeout: Int = 30
 
+    @Option(help: "Most requests sent in one message (same priority class; 1 sends each alone).")
+    var batch: Int = 100
+
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one job spec file") }
         guard timeout >= 1 else { throw ValidationError("--timeout must be at least 1 second") }
+        guard (1...EventBatch.maxEvents).contains(batch) else { throw ValidationError("--batch must be 1...\(EventBatch.maxEvents), got \(batch)") }
     }
 
     func run() throws {
@@ -35,9 +40,9 @@ struct Submit: ParsableCommand {
                 for body in try SpecFile.bodies(at: file) { requests.append((file, SubmissionClient.Request(json: body))) }
             }
             let client = try SubmissionClient(url: try AMQPURL(parsing: config.amqpURL), topology: Topology(prefix: config.topologyPrefix))
-            try client.publish(requests.map(\.request))
-            let decisions = try client.awaitDecisions(for: Set(requests.map(\.request.correlationID)), timeout: .seconds(timeout))
-            return requests.map { ($0.file, $0.request, decisions[$0.request.correlationID]) }
+            let correlations = try client.publish(requests.map(\.request), batch: batch)
+            let decisions = try client.awaitDecisions(for: Set(correlations), timeout: .seconds(timeout))
+            return zip(requests, correlations).map { ($0.file, $0.request, decisions[$1]) }
         }
         switch options.output {
         case .json:

@@ -9,6 +9,9 @@ import Foundation
 /// letters (one per event) see single events.
 public enum EventBatch {
     public static let header = "x-agentmgr-batch"
+    /// Set on each element `split` returns: its position in the batch (0-based). Job requests
+    /// derive their reply's correlation id from it (docs/amqp-contract.md, "Batch submission").
+    public static let indexHeader = "x-agentmgr-batch-index"
     /// Most events one message carries (`AGENTMGR_EVENT_BATCH_MAX`, default 100; 1 sends every
     /// event as its own message, for an upgrade while consumers that cannot split batches still
     /// run: docs/events.md, "Batches"). It also bounds the work one delivery brings into a
@@ -37,8 +40,8 @@ public enum EventBatch {
 
     /// One delivery per event of a batch, in order, sharing the batch's delivery tag (the batch is
     /// acknowledged once all are applied). Each keeps the batch's properties without the batch
-    /// header; its message id is `<batch id>#<index>` (event handlers deduplicate by the event's own
-    /// id). A delivery that is not a batch comes back alone. Throws when the body is not a JSON
+    /// header, plus `indexHeader`; its message id is `<batch id>#<index>` (event handlers
+    /// deduplicate by the event's own id). A delivery that is not a batch comes back alone. Throws when the body is not a JSON
     /// array of at least one element: the whole message is malformed then.
     public static func split(_ delivery: AMQPDelivery) throws(JSONSyntaxError) -> [AMQPDelivery] {
         guard isBatch(delivery) else { return [delivery] }
@@ -53,6 +56,7 @@ public enum EventBatch {
         return ranges.enumerated().map { index, range in
             var element = properties
             element.messageID = "\(batchID)#\(index)"
+            element.headers[indexHeader] = .long(Int64(index))
             return AMQPDelivery(
                 deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, exchange: delivery.exchange,
                 routingKey: delivery.routingKey, consumerTag: delivery.consumerTag, properties: element,

@@ -98,7 +98,7 @@ final class ConsumerSession<Handler: MessageHandler> {
         let connection = consumer
         consumerTags = try queues.map { try connection.consume(queue: $0) }
         buffer = LaneBuffer(laneCount: queues.count)
-        if loop.handler.splitsEventBatches {
+        if loop.handler.splitsBatches {
             weight = { EventBatch.eventCount($0) }
         } else {
             weight = { _ in 1 }
@@ -243,7 +243,7 @@ final class ConsumerSession<Handler: MessageHandler> {
     /// One delivery per event: batches split (EventBatch), a batch that is not a JSON array
     /// dead-lettered whole.
     private func splittingBatches(_ batch: [AMQPDelivery]) throws -> [AMQPDelivery] {
-        guard loop.handler.splitsEventBatches, batch.contains(where: EventBatch.isBatch) else { return batch }
+        guard loop.handler.splitsBatches, batch.contains(where: EventBatch.isBatch) else { return batch }
         var deliveries: [AMQPDelivery] = []
         deliveries.reserveCapacity(batch.count)
         for delivery in batch {

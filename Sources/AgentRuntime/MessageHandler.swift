@@ -33,9 +33,11 @@ public protocol MessageHandler: Sendable {
     /// handler can answer the sender (for example a rejection on `reply_to`). Default: nothing.
     func malformed(_ delivery: AMQPDelivery, reason: String, context: HandlerContext) throws
 
-    /// Whether a delivery that is an event batch (`EventBatch`) is split into its events before
-    /// `decode`. True for handlers of events; others (job requests) decode every delivery as sent.
-    var splitsEventBatches: Bool { get }
+    /// Whether a delivery that is a batch (`EventBatch`: events, or job requests submitted
+    /// together) is split into its elements before `decode`. True for handlers of events and for
+    /// admission; a handler that says false decodes every delivery as sent, so a batch header on
+    /// its input is a malformed message.
+    var splitsBatches: Bool { get }
 }
 
 extension MessageHandler {
@@ -59,7 +61,7 @@ extension MessageHandler {
 
     public func lockKey(of message: Message) -> String? { nil }
 
-    public var splitsEventBatches: Bool { false }
+    public var splitsBatches: Bool { false }
 }
 
 /// Handlers whose input is an `EventEnvelope` get decoding and dedup by event id for free.
@@ -72,7 +74,7 @@ extension MessageHandler where Message == EventEnvelope {
         message.id.uuidString.lowercased()
     }
 
-    public var splitsEventBatches: Bool { true }
+    public var splitsBatches: Bool { true }
 }
 
 /// Thrown by `handleBatch` for the message at `index` of its input: the runtime takes that message

@@ -1,8 +1,8 @@
 import AgentCore
 
 extension OutboxMessage {
-    /// `messages` with each run of consecutive events of one type packed into batch
-    /// messages of at most `EventBatch.maxEvents` (docs/events.md, "Batches"). Order is kept: a
+    /// `messages` with each run of consecutive events of one type and destination (exchange and
+    /// routing key: on the placements exchange, one node) packed into batch messages of at most `EventBatch.maxEvents` (docs/events.md, "Batches"). Order is kept: a
     /// queue bound to several types sees the events in the order they were emitted. A lone event
     /// stays a plain message.
     static func packingEvents(_ messages: [OutboxMessage]) -> [OutboxMessage] {
@@ -16,7 +16,7 @@ extension OutboxMessage {
         for message in messages {
             if let first = run.first,
                 !message.isEvent || message.routingKey != first.routingKey || message.exchange != first.exchange
-                    || run.count == EventBatch.maxEvents
+                    || message.properties.type != first.properties.type || run.count == EventBatch.maxEvents
             {
                 flush()
             }

@@ -8,9 +8,17 @@ extension OutboxMessage {
         let body = String(decoding: try event.encoded(), as: UTF8.self)
         var seen: Set<String> = []
         return nodes.filter { seen.insert($0).inserted }.map { node in
-            OutboxMessage(
+            var copy = OutboxMessage(
                 exchange: topology.placementsExchange, routingKey: node, messageID: event.id.uuidString.lowercased(),
                 properties: .init(type: event.type, correlationID: event.correlationID?.uuidString.lowercased()), body: body)
+            copy.isEvent = true  // copies for one node next to each other travel as one batch
+            return copy
         }
+    }
+
+    /// `copies` with each node's next to each other, in their order otherwise (stable): the copies
+    /// of a round's placements then reach each node as one batch message, not one per job.
+    public static func groupedByNode(_ copies: [OutboxMessage]) -> [OutboxMessage] {
+        copies.indices.sorted { (copies[$0].routingKey, $0) < (copies[$1].routingKey, $1) }.map { copies[$0] }
     }
 }

@@ -49,7 +49,7 @@ public struct DemoLedgerHandler: MessageHandler {
     }
 
     /// Its input is events: batches are split into them.
-    public var splitsEventBatches: Bool { true }
+    public var splitsBatches: Bool { true }
 
     /// Tasks of one account update one balance row.
     public func lockKey(of message: Message) -> String? {

@@ -173,7 +173,7 @@ public final class SchedulingLoop: Sendable {
                 guard let job = jobs[status.jobID] else { continue }
                 events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
             }
-            try EventRecorder.append(events, messages: placementCopies, topology: topology, in: db)
+            try EventRecorder.append(events, messages: OutboxMessage.groupedByNode(placementCopies), topology: topology, in: db)
             if !placements.isEmpty {
                 logger.debug(
                     "scheduling round",

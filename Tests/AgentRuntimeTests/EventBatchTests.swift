@@ -35,6 +35,21 @@ struct EventBatchTests {
             properties: outgoing.properties, body: outgoing.body)
     }
 
+    @Test("A round's placement copies reach each node as one message: grouped by node, job order kept, other types apart")
+    func placementsPerNode() throws {
+        let jobs = (0..<4).map { event("job.scheduled", $0) }
+        let nodes = [["n2"], ["n1", "n2"], ["n2"], ["n3"]]
+        var copies = try zip(jobs, nodes).flatMap { try OutboxMessage.placementCopies(of: $0, nodes: $1, topology: topology) }
+        copies += try OutboxMessage.placementCopies(of: event("job.finished", 9), nodes: ["n2"], topology: topology)
+        let packed = OutboxMessage.packingEvents(OutboxMessage.groupedByNode(copies))
+        #expect(packed.map(\.routingKey) == ["n1", "n2", "n2", "n3"])
+        #expect(packed[1].properties.headers?[EventBatch.header] == "3", "three jobs placed on n2 in one message")
+        #expect(packed[2].properties.type == "job.finished", "another type is not packed with them")
+        let onN2 = try EventBatch.split(delivery(packed[1])).map { try EventEnvelope.decode(from: $0.body).id }
+        #expect(onN2 == [jobs[0].id, jobs[1].id, jobs[2].id])
+        #expect(packed[0].messageID == jobs[1].id.uuidString.lowercased(), "a lone copy keeps the event's id")
+    }
+
     @Test("Consecutive events of one type become one message; order, lone events and other messages are kept")
     func packing() throws {
         let events = (0..<3).map { event("job.scheduled", $0) } + [event("job.pending", 3)] + (4..<6).map { event("job.scheduled", $0) }
@@ -116,10 +131,10 @@ extension EventBatchTests {
         func handle(_ message: EventEnvelope, context: HandlerContext) throws {}
     }
 
-    @Test("Only handlers of events split batches; a handler of requests decodes the message as sent")
+    @Test("Handlers of events split batches by default; any other handler decodes each message as sent unless it says it splits")
     func whoSplits() {
-        #expect(EventHandler().splitsEventBatches)
-        #expect(!RequestHandler().splitsEventBatches)
+        #expect(EventHandler().splitsBatches)
+        #expect(!RequestHandler().splitsBatches)
     }
 }
 

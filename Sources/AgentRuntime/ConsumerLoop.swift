@@ -262,9 +262,12 @@ final class ConsumerSession<Handler: MessageHandler> {
         let settings = loop.settings
         return try loop.pool.transaction { db in
             let context = HandlerContext(db: db, producer: settings.consumerName, topology: loop.topology)
-            let fresh = try Inbox.claim(items.map(\.id), consumer: settings.consumerName, in: db)
+            let recorded = items.map { loop.handler.needsInbox($0.message) }
+            let fresh = try Inbox.claim(items.indices.filter { recorded[$0] }.map { items[$0].id }, consumer: settings.consumerName, in: db)
             var seen: Set<String> = []
-            let positions = items.indices.filter { fresh.contains(items[$0].id) && seen.insert(items[$0].id).inserted }
+            let positions = items.indices.filter {
+                (!recorded[$0] || fresh.contains(items[$0].id)) && seen.insert(items[$0].id).inserted
+            }
             guard !positions.isEmpty else { return 0 }
             do {
                 try loop.handler.handleBatch(positions.map { items[$0].message }, context: context)

@@ -6,6 +6,7 @@ enum Inbox {
     /// exists (or is being inserted by another replica's open transaction, which we wait for) was
     /// already applied and must be skipped.
     static func claim(_ ids: [String], consumer: String, in db: PostgresConnection) throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
         let rows = try db.query(
             """
             INSERT INTO inbox (consumer, message_id)

@@ -38,6 +38,14 @@ public protocol MessageHandler: Sendable {
     /// admission; a handler that says false decodes every delivery as sent, so a batch header on
     /// its input is a malformed message.
     var splitsBatches: Bool { get }
+
+    /// Whether applying `message` is recorded in the inbox, so that a redelivery is skipped (the
+    /// default). A handler may say false for a message whose effect is idempotent by this worker's
+    /// own keys: a row keyed by the job inserted `ON CONFLICT DO NOTHING`, a state only ever set,
+    /// a value recomputed from all reports. Its state change is then its own deduplication record,
+    /// written in the same transaction, and the inbox row (a write now and a delete later, per
+    /// message) is saved. Failures are still counted per message id (`inbox_failures`).
+    func needsInbox(_ message: Message) -> Bool
 }
 
 extension MessageHandler {
@@ -62,6 +70,8 @@ extension MessageHandler {
     public func lockKey(of message: Message) -> String? { nil }
 
     public var splitsBatches: Bool { false }
+
+    public func needsInbox(_ message: Message) -> Bool { true }
 }
 
 /// Handlers whose input is an `EventEnvelope` get decoding and dedup by event id for free.

@@ -21,6 +21,14 @@ public struct CostHandler: MessageHandler {
         try handleBatch([event], context: context)
     }
 
+    /// A run's charges are recomputed from all its reports and written as values (`CostLedger`),
+    /// so a report applied twice changes nothing: the ledger is its own deduplication record and
+    /// the inbox row each report would cost is saved. A budget change is checked (and may announce
+    /// a state) through the inbox as before.
+    public func needsInbox(_ event: EventEnvelope) -> Bool {
+        event.type == "tenant.budget_set"
+    }
+
     public func handleBatch(_ events: [EventEnvelope], context: HandlerContext) throws {
         var reports: [CostReport] = []
         for (index, event) in events.enumerated() {

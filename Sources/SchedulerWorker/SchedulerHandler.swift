@@ -29,6 +29,25 @@ public struct SchedulerHandler: MessageHandler {
         try handleBatch([event], context: context)
     }
 
+    /// A job admitted (its `sched_jobs` row, inserted `ON CONFLICT DO NOTHING`) and an ordinary end
+    /// (the state set to finished, allocations released only where still open) come to the same
+    /// thing applied twice: the job's row is their deduplication record, and the two inbox rows
+    /// every job would cost are saved. The rest (requeues, node changes, holds) emit events or
+    /// count attempts, and keep theirs.
+    public func needsInbox(_ event: EventEnvelope) -> Bool {
+        switch event.type {
+        case "job.admitted": return false
+        case "job.finished": return !Self.isOrdinaryEnd(event)
+        default: return true
+        }
+    }
+
+    /// A `job.finished` whose outcome no retry policy acts on (success, cancellation, …).
+    static func isOrdinaryEnd(_ event: EventEnvelope) -> Bool {
+        guard case .string(let outcome)? = event.payload["outcome"] else { return true }  // older senders: success
+        return RetryRule.category(of: outcome) == nil
+    }
+
     /// A batch costs one insert for its new jobs, one release per finished job, and one wake-up.
     public func handleBatch(_ events: [EventEnvelope], context: HandlerContext) throws {
         var admitted: [AdmittedJob] = []
@@ -53,7 +72,7 @@ public struct SchedulerHandler: MessageHandler {
                 var outcome = "succeeded"
                 if case .string(let text)? = event.payload["outcome"] { outcome = text }
                 let attempt = event.payload["attempt"]?.integerValue
-                if RetryRule.category(of: outcome) == nil {
+                if Self.isOrdinaryEnd(event) {
                     finished.append(jobID)  // an ordinary end: released in one statement with the batch's others
                     outcomes.append(outcome)
                     attempts.append(attempt)

@@ -225,8 +225,9 @@ enum SchedulerStore {
         ).map { try $0.decode(0, as: UUID.self) }
         let released = try db.query(
             """
-            UPDATE allocations SET released_at = $2 WHERE job_id = ANY($1::uuid[]) AND released_at IS NULL
-            RETURNING job_id
+            UPDATE allocations a SET released_at = $2 FROM unnest($1::uuid[]) AS f(job_id)
+            WHERE a.job_id = f.job_id AND a.released_at IS NULL
+            RETURNING a.job_id
             """, [known, now]
         ).map { try $0.decode(0, as: UUID.self) }
         // Jobs not updated are unknown here, or reports of an older attempt (stale): only the

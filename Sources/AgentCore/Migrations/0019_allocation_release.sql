@@ -4,16 +4,14 @@
 --
 -- 1. Its plan walked every open allocation (the partial index allocations_open is by node) and
 --    filtered them by job, so each call cost O(running jobs): with statistics a little stale
---    (few open rows among many closed), both plans look alike to the planner. The open
---    allocations are now indexed by job only. Reads by node (a node lost, the cluster loaded at
---    a round's start) read all open allocations anyway or are rare; there are as many open
---    allocations as running replicas.
+--    (few open rows among many closed), that plan looked as cheap as any. Open allocations are
+--    now also indexed by job, and the statement joins the finished jobs to it (SchedulerStore),
+--    a lookup per job whatever the statistics say.
 -- 2. The trigger that tells the scheduling round about releases ran once per row (PL/pgSQL, an
 --    INSERT each). A statement-level trigger reads the transition tables and records all of a
 --    statement's releases in one INSERT. (A trigger with transition tables cannot name columns,
 --    so it fires for every UPDATE of allocations; the join finds the rows whose release is new.)
 CREATE INDEX allocations_open_job ON allocations (job_id) WHERE released_at IS NULL;
-DROP INDEX allocations_open;
 
 DROP TRIGGER allocation_released ON allocations;
 CREATE OR REPLACE FUNCTION scheduler_allocation_released() RETURNS trigger

@@ -8,7 +8,7 @@
 # The services are left running (make services-stop ends them).
 #
 # Knobs (environment): BENCH_RATE (1000 jobs/s), BENCH_DURATION (20 s), BENCH_JOBS (20000, the
-# as-fast-as-it-goes run), BENCH_BATCH (50), BENCH_REPLICAS (1 or 2 per worker; default 1),
+# as-fast-as-it-goes run), BENCH_BATCH (50 jobs per confirm window), BENCH_SUBMIT_BATCH (50: most jobs per request message, batch submission; 1 = a message per job), BENCH_REPLICAS (1 or 2 per worker; default 1),
 # BENCH_NODES (~5000 total), BENCH_RUNTIME (5: simulated seconds each placed job runs before the
 # bench publishes its job.finished, as node agents will; 0 = nothing finishes during a run), BENCH_TIMEOUT (300 s per run), BENCH_METRICS_PORT (first port, 9201),
 # BENCH_SERVICES (the services script, default scripts/services.sh).
@@ -19,7 +19,7 @@ rate="${BENCH_RATE:-1000}"
 duration="${BENCH_DURATION:-20}"
 jobs="${BENCH_JOBS:-20000}"
 batch="${BENCH_BATCH:-50}"
-submit_batch="${BENCH_SUBMIT_BATCH:-1}"
+submit_batch="${BENCH_SUBMIT_BATCH:-50}"
 replicas="${BENCH_REPLICAS:-1}"
 nodes="${BENCH_NODES:-5000}"
 timeout="${BENCH_TIMEOUT:-300}"

@@ -223,11 +223,15 @@ enum SchedulerStore {
             RETURNING j.job_id
             """, [jobIDs, now, outcomes, attempts]
         ).map { try $0.decode(0, as: UUID.self) }
+        // By the primary key, whose first column is the job. Not `released_at IS NULL`: that
+        // would let the planner use the partial index of open allocations, and when ANALYZE last
+        // ran with nothing open (between bursts of work) it thinks that index empty and scans all
+        // of it per call, O(running jobs) (issue 5; migration 0019).
         let released = try db.query(
             """
-            UPDATE allocations a SET released_at = $2 FROM unnest($1::uuid[]) AS f(job_id)
-            WHERE a.job_id = f.job_id AND a.released_at IS NULL
-            RETURNING a.job_id
+            UPDATE allocations SET released_at = $2
+            WHERE job_id = ANY($1::uuid[]) AND coalesce(released_at, 'infinity') = 'infinity'
+            RETURNING job_id
             """, [known, now]
         ).map { try $0.decode(0, as: UUID.self) }
         // Jobs not updated are unknown here, or reports of an older attempt (stale): only the

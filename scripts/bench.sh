@@ -61,18 +61,26 @@ for tenant in bench-a bench-b bench-c; do
     weight=$((weight + 1))
 done
 
-echo "== simulated cluster: the PAI inventory (1,897 nodes) plus 8-GPU pools up to ~$nodes nodes"
+echo "== simulated cluster: the PAI inventory (1,897 nodes), 2-GPU T4 and P100 pools, and 8-GPU pools up to ~$nodes nodes"
 count_nodes() {
     "$bin/agentctl" nodes list --output json 2>/dev/null | python3 -c 'import json,sys; print(sum(json.loads(l)["nodes"] for l in sys.stdin if l.strip()))'
 }
-existing="$(count_nodes)"
-if ! "$bin/agentctl" nodes list --output json 2>/dev/null | grep -q '"pool":"p100"'; then
+has_pool() { "$bin/agentctl" nodes list --output json 2>/dev/null | grep -q "\"pool\":\"$1\""; }
+if ! has_pool p100; then
     "$bin/agentctl" nodes import-cluster --scale 1 | tail -1
-    existing="$(count_nodes)"
 fi
+# The inventory's T4 and P100 pools (994 and 1,596 GPUs) are smaller than the workload's share of
+# them (15% of GPU jobs each): without more, those jobs would wait for capacity at 1,000 jobs/s and
+# the latencies would measure the cluster's size, not the pipeline. 2-GPU pools bring each to ~3,000.
+for spec in "gpu-t4 1000" "gpu-p100 700"; do
+    read -r flavor count <<<"$spec"
+    has_pool "bench-${flavor#gpu-}-2gpu" || "$bin/agentctl" nodes add --pool "bench-${flavor#gpu-}-2gpu" --flavor "$flavor" \
+        --count "$count" --gpus 2 --cpu 32 --memory-gib 128 --zones 4 | sed 's/^/   /'
+done
+existing="$(count_nodes)"
 missing=$((nodes - existing))
 if ((missing > 0)); then
-    # Spread the extra nodes over the 8-GPU flavors (bench pools, 4 zones).
+    # Spread the rest over the 8-GPU flavors (bench pools, 4 zones).
     per=$(((missing + 2) / 3))
     for flavor in gpu-v100 gpu-v100m32 gpu-misc; do
         count=$((missing < per ? missing : per))

@@ -17,6 +17,8 @@ final class Finisher: @unchecked Sendable {  // `stop` is the only state shared 
     private let stopped = Mutex(false)
     private let finishedCount = Mutex(0)
     private let settledJobs = Mutex(Set<String>())
+    /// When each job's `job.scheduled` reached this stand-in for its node agents (Unix seconds).
+    private let placementsSeen = Mutex([String: Double]())
     private var thread: Thread?
 
     init(url: AMQPURL, topology: Topology, tenants: Set<String>, runtime: Double) {
@@ -29,6 +31,8 @@ final class Finisher: @unchecked Sendable {  // `stop` is the only state shared 
     var finished: Int { finishedCount.withLock { $0 } }
     /// Distinct jobs of the bench tenants placed or given a waiting reason since `start`.
     var settled: Int { settledJobs.withLock { $0.count } }
+    /// Job id (lowercase) → when its placement arrived here, as a node agent would receive it.
+    var placementArrivals: [String: Double] { placementsSeen.withLock { $0 } }
 
     /// Binds its queue before returning, so no placement made after `start` is missed.
     func start() throws {
@@ -65,12 +69,15 @@ final class Finisher: @unchecked Sendable {  // `stop` is the only state shared 
             var lastTag: UInt64?
             while let delivery = try consumer.nextDelivery(timeout: .milliseconds(running.count > next ? 20 : 200)) {
                 lastTag = delivery.deliveryTag
+                let arrived = Date().timeIntervalSince1970
                 for element in (try? EventBatch.split(delivery)) ?? [] {
                     guard let event = try? EventEnvelope.decode(from: element.body), let tenant = event.tenant,
                         tenants.contains(tenant), let jobID = event.subjects["job"]
                     else { continue }
                     settledJobs.withLock { _ = $0.insert(jobID) }
-                    guard event.type == "job.scheduled", runtime > 0 else { continue }
+                    guard event.type == "job.scheduled" else { continue }
+                    placementsSeen.withLock { seen in if seen[jobID.lowercased()] == nil { seen[jobID.lowercased()] = arrived } }
+                    guard runtime > 0 else { continue }
                     running.append((Date().addingTimeInterval(runtime), jobID, tenant))
                 }
                 if running.count - next >= 2_000 { break }

@@ -148,7 +148,7 @@ struct E2EBench: ParsableCommand {
         let rows = try database.query(
             """
             SELECT extract(epoch FROM j.submitted_at)::float8, extract(epoch FROM a.decided_at)::float8,
-                   extract(epoch FROM s.scheduled_at)::float8
+                   extract(epoch FROM s.scheduled_at)::float8, j.id::text
             FROM jobs j
             JOIN admission_requests a ON a.tenant = j.tenant AND a.idempotency_key = j.idempotency_key
             LEFT JOIN sched_jobs s ON s.job_id = j.id
@@ -162,11 +162,14 @@ struct E2EBench: ParsableCommand {
         var submitted: [Double] = []
         var toAdmitted: [Double] = []
         var toScheduled: [Double] = []
+        var toPlacementSeen: [Double] = []
+        let arrivals = finisher.placementArrivals
         var lastScheduled = 0.0
         for row in rows {
             guard let submit = Double(try row.text(0) ?? ""), let decided = Double(try row.text(1) ?? "") else { continue }
             submitted.append(submit)
             toAdmitted.append((decided - submit) * 1000)
+            if let id = try row.text(3), let seen = arrivals[id.lowercased()] { toPlacementSeen.append((seen - submit) * 1000) }
             if let scheduled = Double(try row.text(2) ?? "") {
                 toScheduled.append((scheduled - submit) * 1000)
                 lastScheduled = max(lastScheduled, scheduled)
@@ -178,6 +181,7 @@ struct E2EBench: ParsableCommand {
         let scheduledRate = lastScheduled > firstSubmit ? Double(toScheduled.count) / (lastScheduled - firstSubmit) : 0
         toAdmitted.sort()
         toScheduled.sort()
+        toPlacementSeen.sort()
 
         var result: [String: Any] = [
             "mode": mode,
@@ -204,7 +208,9 @@ struct E2EBench: ParsableCommand {
             "machine": ["nproc": ProcessInfo.processInfo.activeProcessorCount, "cpu_model": ProcessStats.cpuModel],
             "finished_at": ISO8601.string(from: Date()),
         ]
-        for (name, values) in [("submit_to_admitted", toAdmitted), ("submit_to_scheduled", toScheduled)] {
+        for (name, values) in [
+            ("submit_to_admitted", toAdmitted), ("submit_to_scheduled", toScheduled), ("submit_to_placement_seen", toPlacementSeen),
+        ] {
             result["p50_\(name)_ms"] = Self.percentile(values, 0.50).map(Self.round) ?? NSNull()
             result["p99_\(name)_ms"] = Self.percentile(values, 0.99).map(Self.round) ?? NSNull()
             result["p999_\(name)_ms"] = Self.percentile(values, 0.999).map(Self.round) ?? NSNull()
@@ -274,6 +280,8 @@ struct E2EBench: ParsableCommand {
             ("p50_submit_to_admitted_ms", "p50 submit→admitted ms"), ("p99_submit_to_admitted_ms", "p99 submit→admitted ms"),
             ("p999_submit_to_admitted_ms", "p99.9 submit→admitted ms"), ("p50_submit_to_scheduled_ms", "p50 submit→scheduled ms"),
             ("p99_submit_to_scheduled_ms", "p99 submit→scheduled ms"), ("p999_submit_to_scheduled_ms", "p99.9 submit→scheduled ms"),
+            ("p50_submit_to_placement_seen_ms", "p50 submit→placement seen ms"), ("p99_submit_to_placement_seen_ms", "p99 submit→placement seen ms"),
+            ("p999_submit_to_placement_seen_ms", "p99.9 submit→placement seen ms"),
             ("broker_cpu_seconds", "broker CPU s"), ("database_cpu_seconds", "database CPU s"),
             ("bench_client_cpu_seconds", "bench client CPU s (publisher, finisher)"), ("simulated_runtime_s", "simulated job runtime s"),
             ("finished_during_run", "jobs finished during the run"), ("completed", "all settled in time"),

@@ -31,7 +31,7 @@ enum AdmissionStore {
             SELECT pg_advisory_xact_lock(h) FROM (
                 SELECT DISTINCT hashtextextended(t || '/' || k, 7) AS h FROM unnest($1::text[], $2::text[]) AS u(t, k) ORDER BY 1
             ) locks
-            """, [keys.map(\.tenant), keys.map(\.key)])
+            """, [keys.map { $0.tenant }, keys.map { $0.key }])
     }
 
     /// Decisions already made for any of these keys (a repeated request gets the first one).
@@ -41,7 +41,7 @@ enum AdmissionStore {
             SELECT a.tenant, a.idempotency_key, a.decision, a.job_id::text, a.priority_class, a.projected_cost, a.reasons::text,
                    a.decided_at
             FROM admission_requests a JOIN unnest($1::text[], $2::text[]) AS u(t, k) ON a.tenant = u.t AND a.idempotency_key = u.k
-            """, [keys.map(\.tenant), keys.map(\.key)])
+            """, [keys.map { $0.tenant }, keys.map { $0.key }])
         var decisions: [TenantKey: AdmissionReply] = [:]
         for row in rows {
             let key = TenantKey(tenant: try row.decode(0), key: try row.decode(1))
@@ -120,7 +120,7 @@ enum AdmissionStore {
             SELECT a.tenant, a.name, a.default_version FROM agents a
             JOIN unnest($1::text[], $2::text[]) AS u(t, n) ON a.tenant = u.t AND a.name = u.n
             WHERE a.default_version IS NOT NULL
-            """, [agents.map(\.tenant), agents.map(\.key)])
+            """, [agents.map { $0.tenant }, agents.map { $0.key }])
         {
             defaults[TenantKey(tenant: try row.decode(0), key: try row.decode(1))] = try row.decode(2, as: String.self)
         }
@@ -152,7 +152,7 @@ enum AdmissionStore {
             SELECT k, t, 'rejected', c, r::jsonb, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(k, t, c, r)
             """,
             [
-                decisions.rejected.map(\.key.key), decisions.rejected.map(\.key.tenant),
+                decisions.rejected.map { $0.key.key }, decisions.rejected.map { $0.key.tenant },
                 PostgresNullableArray(decisions.rejected.map { $0.priorityClass?.rawValue }),
                 try decisions.rejected.map { try jsonText($0.reasons) }, now,
             ])
@@ -161,8 +161,8 @@ enum AdmissionStore {
     private static func recordAdmitted(_ admitted: [(job: AdmittedJob, key: String, submittedAt: Date)], now: Date, in db: PostgresConnection)
         throws
     {
-        let jobs = admitted.map(\.job)
-        let specs = jobs.map(\.spec)
+        let jobs = admitted.map { $0.job }
+        let specs = jobs.map { $0.spec }
         try db.query(
             """
             INSERT INTO jobs (id, tenant, agent, agent_version, name, priority_class, replicas, flavor, gpus, cpu,
@@ -177,13 +177,13 @@ enum AdmissionStore {
                       retry, curriculum, depends_on, labels, key, cost, submitted)
             """,
             [
-                jobs.map(\.id), specs.map(\.tenant), specs.map(\.agent), specs.map(\.agentVersion),
-                PostgresNullableArray(specs.map(\.name)), specs.map(\.priorityClass.rawValue), specs.map(\.replicas),
-                jobs.map(\.resources.flavor), jobs.map(\.resources.gpus), jobs.map(\.resources.cpu), jobs.map(\.resources.memoryGiB),
-                specs.map(\.maxRuntimeSeconds), PostgresNullableArray(specs.map(\.checkpointIntervalSeconds)),
+                jobs.map { $0.id }, specs.map { $0.tenant }, specs.map { $0.agent }, specs.map { $0.agentVersion },
+                PostgresNullableArray(specs.map { $0.name }), specs.map { $0.priorityClass.rawValue }, specs.map { $0.replicas },
+                jobs.map { $0.resources.flavor }, jobs.map { $0.resources.gpus }, jobs.map { $0.resources.cpu }, jobs.map { $0.resources.memoryGiB },
+                specs.map { $0.maxRuntimeSeconds }, PostgresNullableArray(specs.map { $0.checkpointIntervalSeconds }),
                 try specs.map { try jsonText($0.retry) }, try specs.map { try jsonText($0.curriculum) },
-                specs.map(\.dependsOn.postgresText), try specs.map { try jsonText($0.labels) }, admitted.map(\.key),
-                jobs.map(\.projectedCost), admitted.map(\.submittedAt), now,
+                specs.map { $0.dependsOn.postgresText }, try specs.map { try jsonText($0.labels) }, admitted.map { $0.key },
+                jobs.map { $0.projectedCost }, admitted.map { $0.submittedAt }, now,
             ])
         // One upsert per tenant and period, whatever the number of jobs.
         var spend: [String: Decimal] = [:]
@@ -201,7 +201,7 @@ enum AdmissionStore {
             SELECT k, t, 'admitted', j, c, p, $6 FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::numeric[])
                 AS u(k, t, j, c, p)
             """,
-            [admitted.map(\.key), specs.map(\.tenant), jobs.map(\.id), specs.map(\.priorityClass.rawValue), jobs.map(\.projectedCost), now])
+            [admitted.map { $0.key }, specs.map { $0.tenant }, jobs.map { $0.id }, specs.map { $0.priorityClass.rawValue }, jobs.map { $0.projectedCost }, now])
     }
 
     /// `2026-11`: budgets reset each calendar month (UTC). The cost accountant releases a job's

@@ -212,7 +212,7 @@ final class ConsumerSession<Handler: MessageHandler> {
         }
         // Everything else in the batch is settled by one multiple-ack (nacked tags are already
         // settled), plus single acks for what arrived after a delivery still waiting in a lower lane.
-        let acks = buffer.settle(batch.map(\.deliveryTag), requeued: requeued)
+        let acks = buffer.settle(batch.map { $0.deliveryTag }, requeued: requeued)
         if let last = acks.multipleUpTo { try consumer.ack(last, multiple: true) }
         for tag in acks.singles { try consumer.ack(tag) }
         loop.metrics.acked.add(batch.count - requeued.count)
@@ -222,7 +222,7 @@ final class ConsumerSession<Handler: MessageHandler> {
     /// back: an event whose batch a sibling's failure requeued, or a message whose ack a crash
     /// lost. It is dead-lettered again (dead letters are at-least-once) and left out.
     private func deadLetteringExhausted(_ pending: [Decoded]) throws -> [Decoded] {
-        let redelivered = pending.filter(\.delivery.redelivered).map(\.id)
+        let redelivered = pending.filter(\.delivery.redelivered).map { $0.id }
         guard !redelivered.isEmpty else { return pending }
         let settings = loop.settings
         let exhausted = try loop.pool.withConnection { db in

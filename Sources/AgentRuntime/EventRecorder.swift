@@ -22,13 +22,16 @@ extension EventRecorder {
     /// Appends events to the log and the outbox inside a transaction the caller already holds.
     /// `messages` go to the outbox as they are (not events of record), e.g. a placement copied to
     /// the placements exchange for each node it uses.
+    /// `bodies`: the events already encoded (same order), when the caller has them.
     public static func append(
-        _ events: [(event: EventEnvelope, priority: UInt8?)], messages: [OutboxMessage] = [], topology: Topology,
-        in db: PostgresConnection
+        _ events: [(event: EventEnvelope, priority: UInt8?)], bodies: [String?]? = nil, messages: [OutboxMessage] = [],
+        topology: Topology, in db: PostgresConnection
     ) throws {
         guard !events.isEmpty || !messages.isEmpty else { return }
         let context = HandlerContext(db: db, producer: events.first?.event.producer ?? "agentmgr", topology: topology)
-        for (event, priority) in events { try context.emit(event, priority: priority) }
+        for (index, (event, priority)) in events.enumerated() {
+            try context.emit(event, priority: priority, body: bodies.flatMap { index < $0.count ? $0[index] : nil })
+        }
         for message in messages { try context.send(message) }
         try OutboxStore.write(events: context.events, messages: context.messages, in: db)
     }

@@ -21,9 +21,10 @@ public final class HandlerContext {
     }
 
     /// Records an event in the log and queues it for the events exchange (routing key = type).
-    public func emit(_ event: EventEnvelope, priority: UInt8? = nil) throws {
+    /// `body`: the event already encoded, when the caller has it.
+    public func emit(_ event: EventEnvelope, priority: UInt8? = nil, body: String? = nil) throws {
         try event.validate()
-        let body = String(decoding: try event.encoded(), as: UTF8.self)
+        let body = try body ?? String(decoding: event.encoded(), as: UTF8.self)
         var message = OutboxMessage(
             exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.uuidString.lowercased(),
             properties: .init(

@@ -4,8 +4,11 @@ extension OutboxMessage {
     /// An event once more for each distinct node, through the placements exchange with the node
     /// id as routing key (what a node agent's queue is bound with): the scheduler's placements,
     /// and a node agent's stage advances and gang ends, reach exactly the nodes of the job.
-    public static func placementCopies(of event: EventEnvelope, nodes: [String], topology: Topology) throws -> [OutboxMessage] {
-        let body = String(decoding: try event.encoded(), as: UTF8.self)
+    /// `body`: the event already encoded, when the caller has it (a round encodes each placement once).
+    public static func placementCopies(
+        of event: EventEnvelope, nodes: [String], topology: Topology, body: String? = nil
+    ) throws -> [OutboxMessage] {
+        let body = try body ?? String(decoding: event.encoded(), as: UTF8.self)
         var seen: Set<String> = []
         return nodes.filter { seen.insert($0).inserted }.map { node in
             var copy = OutboxMessage(

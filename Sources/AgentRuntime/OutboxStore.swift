@@ -11,7 +11,8 @@ enum OutboxStore {
     static func write(events: [EventEnvelope], messages: [OutboxMessage], in db: PostgresConnection) throws {
         let messages = OutboxMessage.packingEvents(messages)
         if !events.isEmpty {
-            // Empty strings stand for NULL inside the arrays (NULLIF below).
+            // Empty strings stand for NULL inside the arrays (NULLIF below). Closures rather than
+            // key paths throughout the hot stores: key-path projection was 3-4% of a worker's CPU.
             try db.query(
                 """
                 INSERT INTO events (id, type, schema_version, occurred_at, producer, tenant, subjects,
@@ -23,8 +24,8 @@ enum OutboxStore {
                      AS e(id, type, version, occurred_at, producer, tenant, subjects, correlation_id, causation_id, payload)
                 """,
                 [
-                    events.map(\.id), events.map(\.type), events.map(\.schemaVersion), events.map(\.occurredAt),
-                    events.map(\.producer), events.map { $0.tenant ?? "" },
+                    events.map { $0.id }, events.map { $0.type }, events.map { $0.schemaVersion }, events.map { $0.occurredAt },
+                    events.map { $0.producer }, events.map { $0.tenant ?? "" },
                     events.map { String(decoding: JSONValue.object($0.subjects.mapValues { .string($0) }).serialized(), as: UTF8.self) },
                     events.map { $0.correlationID?.uuidString ?? "" }, events.map { $0.causationID?.uuidString ?? "" },
                     events.map { String(decoding: $0.payload.serialized(), as: UTF8.self) },
@@ -39,8 +40,8 @@ enum OutboxStore {
                      AS m(exchange, routing_key, message_id, properties, body)
                 """,
                 [
-                    messages.map(\.exchange), messages.map(\.routingKey), messages.map(\.messageID),
-                    try messages.map { try jsonText($0.properties) }, messages.map(\.body),
+                    messages.map { $0.exchange }, messages.map { $0.routingKey }, messages.map { $0.messageID },
+                    try messages.map { try jsonText($0.properties) }, messages.map { $0.body },
                 ])
             try db.query("SELECT pg_notify($1, '')", [notifyChannel])
         }

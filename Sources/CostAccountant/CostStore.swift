@@ -70,15 +70,15 @@ enum CostStore {
             ON CONFLICT (run_id) DO NOTHING
             """,
             [
-                known.map(\.runID), known.map(\.jobID), info.map(\.tenant), info.map(\.agent), info.map(\.flavor), info.map(\.priorityClass),
-                info.map(\.units), info.map(\.unit), info.map(\.rate.perHour),
+                known.map { $0.runID }, known.map { $0.jobID }, info.map { $0.tenant }, info.map { $0.agent }, info.map { $0.flavor }, info.map { $0.priorityClass },
+                info.map { $0.units }, info.map { $0.unit }, info.map { $0.rate.perHour },
             ])
         var metered: [UUID: MeteredRun] = [:]
         for row in try db.query(
             """
             SELECT run_id, job_id, tenant, agent, flavor, node_id, rate_per_hour, started_at, seen_until, ended_at, outcome, seconds, cost
             FROM cost_runs WHERE run_id = ANY($1::uuid[]) ORDER BY run_id FOR UPDATE
-            """, [known.map(\.runID)])
+            """, [known.map { $0.runID }])
         {
             let run = MeteredRun(
                 runID: try row.decode(0), jobID: try row.decode(1), tenant: try row.decode(2), agent: try row.decode(3), flavor: try row.decode(4),
@@ -103,9 +103,9 @@ enum CostStore {
             WHERE c.run_id = u.run_id
             """,
             [
-                runs.map(\.runID), PostgresNullableArray(runs.map(\.node)), PostgresNullableArray(runs.map(\.meter.startedAt)),
-                PostgresNullableArray(runs.map(\.meter.seenUntil)), PostgresNullableArray(runs.map(\.meter.endedAt)),
-                PostgresNullableArray(runs.map(\.outcome)), runs.map(\.seconds), runs.map(\.cost), now,
+                runs.map { $0.runID }, PostgresNullableArray(runs.map { $0.node }), PostgresNullableArray(runs.map { $0.meter.startedAt }),
+                PostgresNullableArray(runs.map { $0.meter.seenUntil }), PostgresNullableArray(runs.map { $0.meter.endedAt }),
+                PostgresNullableArray(runs.map { $0.outcome }), runs.map { $0.seconds }, runs.map { $0.cost }, now,
             ])
     }
 
@@ -119,8 +119,8 @@ enum CostStore {
             ON CONFLICT (run_id, day) DO UPDATE SET seconds = EXCLUDED.seconds, cost = EXCLUDED.cost
             """,
             [
-                rows.map(\.run.runID), rows.map(\.charge.day), rows.map(\.run.tenant), rows.map(\.run.jobID), rows.map(\.run.agent),
-                rows.map(\.run.flavor), rows.map(\.charge.seconds), rows.map(\.charge.cost),
+                rows.map { $0.run.runID }, rows.map { $0.charge.day }, rows.map { $0.run.tenant }, rows.map { $0.run.jobID }, rows.map { $0.run.agent },
+                rows.map { $0.run.flavor }, rows.map { $0.charge.seconds }, rows.map { $0.charge.cost },
             ])
     }
 
@@ -149,7 +149,7 @@ enum CostStore {
             INSERT INTO cost_jobs (job_id, tenant, reserved_period, projected)
             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[]) ORDER BY 1
             ON CONFLICT (job_id) DO NOTHING
-            """, [known, info.map(\.tenant), info.map { Metering.monthText($0.admittedAt) }, info.map(\.projected)])
+            """, [known, info.map { $0.tenant }, info.map { Metering.monthText($0.admittedAt) }, info.map { $0.projected }])
         var reserved: [UUID: ReservedJob] = [:]
         for row in try db.query(
             """
@@ -175,8 +175,8 @@ enum CostStore {
             WHERE c.job_id = u.job_id
             """,
             [
-                jobs.map(\.jobID), jobs.map(\.metered), jobs.map(\.released), PostgresNullableArray(jobs.map(\.endedAt)),
-                PostgresNullableArray(jobs.map(\.outcome)),
+                jobs.map { $0.jobID }, jobs.map { $0.metered }, jobs.map { $0.released }, PostgresNullableArray(jobs.map { $0.endedAt }),
+                PostgresNullableArray(jobs.map { $0.outcome }),
             ])
     }
 
@@ -196,6 +196,6 @@ enum CostStore {
             SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[]) ORDER BY 1, 2
             ON CONFLICT (tenant, period) DO UPDATE
                 SET metered = cost_spend.metered + EXCLUDED.metered, released = cost_spend.released + EXCLUDED.released
-            """, [keys.map(\.tenant), keys.map(\.period), keys.map { deltas[$0]!.metered }, keys.map { deltas[$0]!.released }])
+            """, [keys.map { $0.tenant }, keys.map { $0.period }, keys.map { deltas[$0]!.metered }, keys.map { deltas[$0]!.released }])
     }
 }

@@ -39,10 +39,10 @@ enum SchedulerStore {
             ON CONFLICT (job_id) DO NOTHING
             """,
             [
-                jobs.map(\.jobID), jobs.map(\.tenant), jobs.map(\.priorityClass), jobs.map(\.resources.flavor),
-                jobs.map(\.resources.gpus), jobs.map(\.resources.cpu), jobs.map(\.resources.memoryGiB), jobs.map(\.replicas),
-                jobs.map(\.sameZone), jobs.map(\.submittedAt), jobs.map(\.maxRuntimeSeconds), jobs.map(\.dependsOn.postgresText),
-                jobs.map(\.retryText), RetryRule.defaultJSON,
+                jobs.map { $0.jobID }, jobs.map { $0.tenant }, jobs.map { $0.priorityClass }, jobs.map { $0.resources.flavor },
+                jobs.map { $0.resources.gpus }, jobs.map { $0.resources.cpu }, jobs.map { $0.resources.memoryGiB }, jobs.map { $0.replicas },
+                jobs.map { $0.sameZone }, jobs.map { $0.submittedAt }, jobs.map { $0.maxRuntimeSeconds }, jobs.map { $0.dependsOn.postgresText },
+                jobs.map { $0.retryText }, RetryRule.defaultJSON,
             ])
     }
 
@@ -147,7 +147,7 @@ enum SchedulerStore {
             FROM unnest($1::uuid[], $2::int[], $3::bool[]) AS p(job_id, borrowed, backfilled)
             WHERE j.job_id = p.job_id AND j.state = 'pending'
             RETURNING j.job_id
-            """, [placements.map(\.jobID), placements.map(\.borrowedUnits), placements.map(\.backfilled), now]
+            """, [placements.map { $0.jobID }, placements.map { $0.borrowedUnits }, placements.map { $0.backfilled }, now]
         ).map { try $0.decode(0, as: UUID.self) })
         let kept = placements.filter { stillPending.contains($0.jobID) }
         var jobIDs: [UUID] = []
@@ -192,9 +192,9 @@ enum SchedulerStore {
             WHERE j.job_id = p.job_id AND j.state = 'pending'
             """,
             [
-                statuses.map(\.jobID), statuses.map(\.reason.code.rawValue), statuses.map(\.reason.message),
+                statuses.map { $0.jobID }, statuses.map { $0.reason.code.rawValue }, statuses.map { $0.reason.message },
                 try statuses.map { String(decoding: try JSONCoding.encoder.encode($0.reason.details), as: UTF8.self) },
-                statuses.map(\.queuePosition), statuses.map(\.effectiveClass.name), now,
+                statuses.map { $0.queuePosition }, statuses.map { $0.effectiveClass.name }, now,
             ])
     }
 

@@ -134,7 +134,7 @@ public final class SchedulingLoop: Sendable {
             let policy = try policy(now: now, in: db)
             let started = ContinuousClock.now
             let result = Scheduler.schedule(
-                cluster: cluster.nodes, running: Array(cluster.running.values), pending: pending.map(\.job), policy: policy)
+                cluster: cluster.nodes, running: Array(cluster.running.values), pending: pending.map { $0.job }, policy: policy)
             let decided = ContinuousClock.now - started
 
             let jobs = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0.job) })
@@ -157,6 +157,7 @@ public final class SchedulingLoop: Sendable {
             try SchedulerStore.recordPending(changed, now: now, in: db)
 
             var events: [(event: EventEnvelope, priority: UInt8?)] = []
+            var bodies: [String?] = []  // each placement encoded once, for the log's outbox row and the nodes' copies
             var placementCopies: [OutboxMessage] = []
             for placement in placements {
                 guard let job = jobs[placement.jobID] else { continue }
@@ -166,14 +167,16 @@ public final class SchedulingLoop: Sendable {
                         nodes: placement.nodes, startedAt: now, endsBy: now.addingTimeInterval(Double(job.maxRuntimeSeconds))))
                 let scheduled = SchedulingEvents.scheduled(
                     job, placement, attempt: previous[placement.jobID]?.attempt ?? 0, epoch: epoch, producer: SchedulerHandler.workerName)
+                let body = String(decoding: try scheduled.encoded(), as: UTF8.self)
                 events.append((scheduled, UInt8(job.priorityClass.rawValue)))
-                placementCopies += try OutboxMessage.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology)
+                bodies.append(body)
+                placementCopies += try OutboxMessage.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology, body: body)
             }
             for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
                 guard let job = jobs[status.jobID] else { continue }
                 events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
             }
-            try EventRecorder.append(events, messages: OutboxMessage.groupedByNode(placementCopies), topology: topology, in: db)
+            try EventRecorder.append(events, bodies: bodies, messages: OutboxMessage.groupedByNode(placementCopies), topology: topology, in: db)
             if !placements.isEmpty {
                 logger.debug(
                     "scheduling round",

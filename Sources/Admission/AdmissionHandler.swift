@@ -43,6 +43,14 @@ public final class AdmissionHandler: MessageHandler {
         message.inboxKey
     }
 
+    /// A request nobody waits to hear about (no `reply_to`) needs no inbox row: its decision,
+    /// recorded once per tenant and key under the key's lock, is its deduplication record, and a
+    /// copy finds it and does nothing. With a `reply_to` the inbox keeps a redelivered copy from
+    /// answering twice.
+    public func needsInbox(_ request: AdmissionRequest) -> Bool {
+        !(request.replyTo ?? "").isEmpty
+    }
+
     /// Decisions lock their tenant's row (budget and quota) and their key; one order avoids deadlocks.
     public func lockKey(of message: AdmissionRequest) -> String? {
         // Tenant first (its row lock), then the key (its advisory lock): one order on every replica.

@@ -31,6 +31,26 @@ struct IdempotencyTests {
         #expect(try world.env.count("SELECT (reserved * 100)::int FROM tenant_spend WHERE tenant = 'acme' AND period = 'total'") == 496, "reserved once")
     }
 
+    @Test("A request without reply_to, delivered twice, makes one job: its decision is its deduplication record, not an inbox row")
+    func fireAndForgetTwice() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        let admission = world.startAdmission()
+        defer { _ = admission.stopAndJoin() }
+        let client = try world.client()
+        let request = SubmissionClient.Request(
+            body: AdmissionWorld.body(["tenant": "acme", "agent": "resnet-trainer@1.2.0", "max_runtime": "2h"]), idempotencyKey: "no-reply",
+            priority: .normal)
+        try client.publish([request, request], withReplies: false)  // a redelivery looks the same
+        #expect(try eventually { try world.env.count("SELECT count(*) FROM admission_requests WHERE idempotency_key = 'no-reply'") == 1 })
+        try client.publish([request], withReplies: false)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(try world.env.count("SELECT count(*) FROM jobs WHERE idempotency_key = 'no-reply'") == 1)
+        #expect(try world.env.count("SELECT count(*) FROM events WHERE type = 'job.admitted'") == 1)
+        #expect(try world.env.count("SELECT (reserved * 100)::int FROM tenant_spend WHERE tenant = 'acme' AND period = 'total'") == 496, "reserved once")
+        #expect(try world.env.count("SELECT count(*) FROM inbox WHERE consumer = 'admission'") == 0)
+    }
+
     @Test("Keys belong to a tenant: two tenants using the same key get their own decisions")
     func keysAreScopedByTenant() throws {
         let world = try AdmissionWorld()

@@ -155,7 +155,7 @@ public final class AdmissionHandler: MessageHandler {
         // A request of a batch is known by its own key if its body has one, else by `<batch id>#<index>`.
         let ownKey = AdmissionRequest.batchIndex(delivery) == nil ? nil : AdmissionRequest.keyInBody(delivery.body)
         let key = ownKey ?? delivery.properties.messageID ?? ""
-        let correlation = AdmissionRequest.correlationID(of: delivery)
+        let correlation = AdmissionRequest.replyCorrelationID(of: delivery)
         try emitRejected(
             key: key, tenant: nil, reasons: reasons, correlation: delivery.properties.correlationID.flatMap(UUID.init(uuidString:)),
             context: context)
@@ -175,7 +175,7 @@ public final class AdmissionHandler: MessageHandler {
         guard let replyTo = request.replyTo, !replyTo.isEmpty else { return }
         try context.send(
             replyMessage(
-                answer, replyTo: replyTo, correlationID: request.correlationID,
+                answer, replyTo: replyTo, correlationID: request.replyCorrelationID,
                 inboxKey: request.inboxKey))
     }
 

@@ -11,14 +11,19 @@ public struct AdmissionRequest: Sendable {
     /// The AMQP `message_id`, or the spec's `idempotency_key`.
     public var idempotencyKey: String
     public var replyTo: String?
+    /// The message's correlation id, which the decision's event carries (a batch's, for a request
+    /// of a batch: one id follows every request submitted together).
     public var correlationID: String?
+    /// The correlation id of the reply: `correlationID`, and `<correlationID>#<index>` for a
+    /// request of a batch, so the sender can tell the answers apart.
+    public var replyCorrelationID: String? = nil
     /// From the `x-submitted-at` header (ISO 8601), else the message timestamp, else arrival.
     public var submittedAt: Date
 
     /// Deduplicates deliveries: tenant, idempotency key and correlation id, hashed from an
     /// unambiguous encoding (the parts are untrusted and may contain any character).
     var inboxKey: String {
-        let parts = [spec.tenant, idempotencyKey, correlationID ?? ""].map { "\($0.utf8.count):\($0)" }
+        let parts = [spec.tenant, idempotencyKey, replyCorrelationID ?? ""].map { "\($0.utf8.count):\($0)" }
         return "request-" + StableID.hex(parts.joined())
     }
 
@@ -62,7 +67,8 @@ public struct AdmissionRequest: Sendable {
         }
         return AdmissionRequest(
             spec: spec, problems: allProblems, idempotencyKey: key, replyTo: delivery.properties.replyTo,
-            correlationID: correlationID(of: delivery), submittedAt: submittedAt(delivery))
+            correlationID: delivery.properties.correlationID, replyCorrelationID: replyCorrelationID(of: delivery),
+            submittedAt: submittedAt(delivery))
     }
 
     /// The position of a request that came in a batch (`EventBatch.split`), nil for one sent alone.
@@ -84,7 +90,7 @@ public struct AdmissionRequest: Sendable {
     /// The correlation id the request's reply carries: the message's, and for a request of a
     /// batch `<the batch's>#<index>`, so the sender can tell the answers apart
     /// (docs/amqp-contract.md, "Batch submission").
-    static func correlationID(of delivery: AMQPDelivery) -> String? {
+    static func replyCorrelationID(of delivery: AMQPDelivery) -> String? {
         guard let correlation = delivery.properties.correlationID, let index = batchIndex(delivery) else {
             return delivery.properties.correlationID
         }

@@ -12,11 +12,12 @@ public final class SubmissionClient {
         public var correlationID: String
         /// Whether it may travel in a batch: its body is a JSON object carrying this
         /// `idempotency_key` (a batch has one message id, so each request's key is in its body).
+        /// `init(json:)` works it out; whoever builds the body says so.
         public var isBatchable: Bool
 
         public init(
             body: Data, idempotencyKey: String, priority: PriorityClass, correlationID: String = UUID().uuidString.lowercased(),
-            isBatchable: Bool = true
+            isBatchable: Bool = false
         ) {
             self.body = body
             self.idempotencyKey = idempotencyKey

@@ -49,6 +49,18 @@ public enum EventBatch {
             Result { () throws(JSONSyntaxError) in try JSONArraySplitter.elementRanges(raw.bindMemory(to: UInt8.self)) }
         }.get()
         guard !ranges.isEmpty else { throw JSONSyntaxError(offset: 0, reason: "a batch must hold at least one event") }
+        guard ranges.count <= largest else {
+            throw JSONSyntaxError(offset: 0, reason: "a batch holds at most \(largest) elements, this one \(ranges.count)")
+        }
+        let declared: Int? =
+            switch delivery.properties.headers[header] {
+            case .string(let text)?: Int(text)
+            case .long(let number)?: Int(number)
+            default: nil
+            }
+        guard declared == ranges.count else {
+            throw JSONSyntaxError(offset: 0, reason: "\(header) must be the number of elements (\(ranges.count)), got \(delivery.properties.headers[header].map { "\($0)" } ?? "nothing")")
+        }
         var properties = delivery.properties
         properties.headers[header] = nil
         let batchID = delivery.properties.messageID ?? ""

@@ -22,7 +22,7 @@ extension EventRecorder {
     /// Appends events to the log and the outbox inside a transaction the caller already holds.
     /// `messages` go to the outbox as they are (not events of record), e.g. a placement copied to
     /// the placements exchange for each node it uses.
-    /// `bodies`: the events already encoded (same order), when the caller has them.
+    /// `bodies`: one per event, the event already encoded or nil, when the caller has them.
     public static func append(
         _ events: [(event: EventEnvelope, priority: UInt8?)], bodies: [String?]? = nil, messages: [OutboxMessage] = [],
         topology: Topology, in db: PostgresConnection

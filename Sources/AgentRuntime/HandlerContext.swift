@@ -30,7 +30,7 @@ public final class HandlerContext {
             properties: .init(
                 type: event.type, priority: priority, correlationID: (event.correlationID ?? event.id).uuidString.lowercased()),
             body: body)
-        message.isEvent = true
+        message.packable = true
         try send(message)
         events.append(event)
     }

@@ -43,7 +43,7 @@ public protocol MessageHandler: Sendable {
     /// default). A handler may say false for a message whose effect is idempotent by this worker's
     /// own keys: a row keyed by the job inserted `ON CONFLICT DO NOTHING`, a state only ever set,
     /// a value recomputed from all reports. Its state change is then its own deduplication record,
-    /// written in the same transaction, and the inbox row (a write now and a delete later, per
+    /// written in the same transaction, and the inbox row (a heap row and an index entry, per
     /// message) is saved. Failures are still counted per message id (`inbox_failures`).
     func needsInbox(_ message: Message) -> Bool
 }

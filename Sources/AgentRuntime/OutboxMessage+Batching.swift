@@ -15,19 +15,20 @@ extension OutboxMessage {
         }
         for message in messages {
             if let first = run.first,
-                !message.isEvent || message.routingKey != first.routingKey || message.exchange != first.exchange
+                !message.packable || message.routingKey != first.routingKey || message.exchange != first.exchange
                     || message.properties.type != first.properties.type || run.count == EventBatch.maxEvents
             {
                 flush()
             }
-            if message.isEvent { run.append(message) } else { packed.append(message) }
+            if message.packable { run.append(message) } else { packed.append(message) }
         }
         flush()
         return packed
     }
 
     /// One message carrying `events` (all of one type): a JSON array of their bodies. Its id is
-    /// derived from the first event's, so it is unique and the same at every relay attempt.
+    /// derived from the first event's, so it is the same at every relay attempt (and unique per
+    /// destination: copies of one event to several nodes share it, each in its own queue).
     private static func batch(of events: [OutboxMessage]) -> OutboxMessage {
         let first = events[0]
         var body = "["

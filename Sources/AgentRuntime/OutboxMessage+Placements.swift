@@ -14,7 +14,7 @@ extension OutboxMessage {
             var copy = OutboxMessage(
                 exchange: topology.placementsExchange, routingKey: node, messageID: event.id.uuidString.lowercased(),
                 properties: .init(type: event.type, correlationID: event.correlationID?.uuidString.lowercased()), body: body)
-            copy.isEvent = true  // copies for one node next to each other travel as one batch
+            copy.packable = true  // copies for one node next to each other travel as one batch
             return copy
         }
     }

@@ -8,9 +8,9 @@ public struct OutboxMessage: Sendable, Equatable {
     public var messageID: String
     public var properties: Properties
     public var body: String
-    /// An event of record (`HandlerContext.emit`): may travel in a batch with the events of the
-    /// same type next to it (`packingEvents`).
-    var isEvent = false
+    /// May travel in one batch message with the messages next to it of the same destination and
+    /// type (`packingEvents`): events of record (`HandlerContext.emit`) and their copies to nodes.
+    var packable = false
 
     public init(exchange: String, routingKey: String, messageID: String, properties: Properties = Properties(), body: String) {
         self.exchange = exchange

@@ -157,7 +157,7 @@ public final class SchedulingLoop: Sendable {
             try SchedulerStore.recordPending(changed, now: now, in: db)
 
             var events: [(event: EventEnvelope, priority: UInt8?)] = []
-            var bodies: [String?] = []  // each placement encoded once, for the log's outbox row and the nodes' copies
+            var bodies: [String?] = []  // one per event: a placement's envelope, encoded once for its outbox row and its nodes' copies
             var placementCopies: [OutboxMessage] = []
             for placement in placements {
                 guard let job = jobs[placement.jobID] else { continue }
@@ -175,6 +175,7 @@ public final class SchedulingLoop: Sendable {
             for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
                 guard let job = jobs[status.jobID] else { continue }
                 events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
+                bodies.append(nil)
             }
             try EventRecorder.append(events, bodies: bodies, messages: OutboxMessage.groupedByNode(placementCopies), topology: topology, in: db)
             if !placements.isEmpty {

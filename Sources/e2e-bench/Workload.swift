@@ -93,6 +93,6 @@ struct Workload {
             "replicas":\(replicas),"same_zone":\(sameZone),"resources":{"flavor":"\(flavor)","gpus":\(gpus),"cpu":\(cpu),"memory_gib":\(memory)},\
             "max_runtime":"1h","labels":{"bench":"e2e"},"idempotency_key":"\(key)"}
             """
-        return SubmissionClient.Request(body: Data(body.utf8), idempotencyKey: key, priority: priority, correlationID: key)
+        return SubmissionClient.Request(body: Data(body.utf8), idempotencyKey: key, priority: priority, correlationID: key, isBatchable: true)
     }
 }

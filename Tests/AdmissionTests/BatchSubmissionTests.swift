@@ -68,6 +68,10 @@ struct BatchSubmissionTests {
         #expect(replies[correlations[3]]?.duplicate == true, "a key decided earlier gets that decision again")
         #expect(try world.env.count("SELECT count(*) FROM jobs WHERE idempotency_key LIKE 'batch-%'") == 4)
         #expect(try world.env.count("SELECT count(*) FROM events WHERE type = 'job.admitted'") == 4)
+        // The events of one batch's decisions share its correlation id: agentctl events --correlation follows them all.
+        #expect(
+            try world.env.count("SELECT count(*) FROM events WHERE correlation_id = $1::uuid", [String(batchCorrelation)]) == 4,
+            "three admitted, one rejected; the repeated key decided nothing new")
     }
 
     @Test("A batch delivered twice makes each job once; a request without its own key or not JSON is dead-lettered alone")

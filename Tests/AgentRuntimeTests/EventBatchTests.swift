@@ -18,7 +18,7 @@ struct EventBatchTests {
             var message = OutboxMessage(
                 exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.uuidString.lowercased(),
                 body: String(decoding: try event.encoded(), as: UTF8.self))
-            message.isEvent = true
+            message.packable = true
             messages.append(message)
         }
         return messages
@@ -110,6 +110,23 @@ struct EventBatchTests {
             deliveryTag: 1, redelivered: false, exchange: "e", routingKey: "k", consumerTag: "c", properties: properties,
             body: Data(body.utf8))
         #expect(throws: JSONSyntaxError.self) { try EventBatch.split(delivery) }
+    }
+
+    @Test("A batch whose header does not give its number of elements, or of more than 1,000, is refused whole")
+    func splitterCounts() throws {
+        func delivery(_ body: String, header: AMQPFieldValue) -> AMQPDelivery {
+            var properties = AMQPProperties(messageID: "b")
+            properties.headers[EventBatch.header] = header
+            return AMQPDelivery(
+                deliveryTag: 1, redelivered: false, exchange: "e", routingKey: "k", consumerTag: "c", properties: properties,
+                body: Data(body.utf8))
+        }
+        #expect(try EventBatch.split(delivery("[1,2]", header: .string("2"))).count == 2)
+        #expect(try EventBatch.split(delivery("[1,2]", header: .long(2))).count == 2)
+        #expect(throws: JSONSyntaxError.self) { try EventBatch.split(delivery("[1,2]", header: .string("1"))) }
+        #expect(throws: JSONSyntaxError.self) { try EventBatch.split(delivery("[1,2]", header: .string("two"))) }
+        let big = "[" + Array(repeating: "1", count: 1_001).joined(separator: ",") + "]"
+        #expect(throws: JSONSyntaxError.self) { try EventBatch.split(delivery(big, header: .string("1001"))) }
     }
 
     @Test("A message without the batch header is one delivery, whatever its body")

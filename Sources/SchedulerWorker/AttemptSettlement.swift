@@ -38,9 +38,7 @@ enum AttemptSettlement {
         let storedTenant = try row.decode(3, as: String.self)
         let tenant = tenant ?? storedTenant
         guard state == "scheduled", (ending.attempt ?? current) == current else { return .stale }
-        let nodes = try db.query(
-            "SELECT node_id FROM allocations WHERE job_id = $1 AND released_at IS NULL ORDER BY replica", [ending.jobID]
-        ).map { try $0.decode(0, as: String.self) }
+        let nodes = try SchedulerStore.openNodes(of: ending.jobID, in: db)
         let failures = try db.query(
             "SELECT count(*)::int FROM job_attempts WHERE job_id = $1 AND outcome NOT IN ('preempted', 'rolled_back', 'budget_exceeded')", [ending.jobID])[0].decode(0, as: Int.self)
         let rule = RetryRule(json: try JSONValue.parse(Data(try row.decode(2, as: String.self).utf8)))
@@ -55,7 +53,7 @@ enum AttemptSettlement {
         switch decision {
         case .retry(let category, let delay):
             let retryAt = now.addingTimeInterval(Double(delay))
-            try db.query("UPDATE allocations SET released_at = $2 WHERE job_id = $1 AND released_at IS NULL", [ending.jobID, now])
+            _ = try SchedulerStore.releaseAllocations(of: [ending.jobID], at: now, in: db)
             try db.query(
                 """
                 UPDATE sched_jobs SET state = 'pending', attempt = attempt + 1, not_before = $2, updated_at = $3,

@@ -26,9 +26,7 @@ enum RollbackStart {
             return
         }
         let attempt = try row.decode(1, as: Int.self)
-        let nodes = try db.query(
-            "SELECT node_id FROM allocations WHERE job_id = $1 AND released_at IS NULL ORDER BY replica", [jobID]
-        ).map { try $0.decode(0, as: String.self) }
+        let nodes = try SchedulerStore.openNodes(of: jobID, in: db)
         var reason: String?
         if case .string(let text)? = event.payload["reason"] { reason = text }
         try db.query(

@@ -46,6 +46,31 @@ enum SchedulerStore {
             ])
     }
 
+    // A job's open allocations are found by the primary key (its first column is the job), with
+    // a test of `released_at` the partial index of open allocations cannot serve. With `released_at
+    // IS NULL` the planner may use that index, and when ANALYZE last ran while nothing was open
+    // (between bursts of work) it thinks the index empty and scans all of it per call, O(running
+    // jobs) (issue 5; migration 0019).
+
+    /// Closes the open allocations of `jobIDs`; returns the job id of each allocation closed.
+    static func releaseAllocations(of jobIDs: [UUID], at now: Date, in db: PostgresConnection) throws -> [UUID] {
+        try db.query(
+            """
+            UPDATE allocations SET released_at = $2
+            WHERE job_id = ANY($1::uuid[]) AND coalesce(released_at, 'infinity') = 'infinity'
+            RETURNING job_id
+            """, [jobIDs, now]
+        ).map { try $0.decode(0, as: UUID.self) }
+    }
+
+    /// The nodes of a job's open allocations, by replica.
+    static func openNodes(of jobID: UUID, in db: PostgresConnection) throws -> [String] {
+        try db.query(
+            "SELECT node_id FROM allocations WHERE job_id = $1 AND coalesce(released_at, 'infinity') = 'infinity' ORDER BY replica",
+            [jobID]
+        ).map { try $0.decode(0, as: String.self) }
+    }
+
     /// The node registry's version (moved by trigger on every change to `nodes`).
     static func nodesVersion(in db: PostgresConnection) throws -> Int64 {
         try db.query("SELECT nodes_version FROM scheduler_cluster")[0].decode(0)
@@ -223,17 +248,7 @@ enum SchedulerStore {
             RETURNING j.job_id
             """, [jobIDs, now, outcomes, attempts]
         ).map { try $0.decode(0, as: UUID.self) }
-        // By the primary key, whose first column is the job. Not `released_at IS NULL`: that
-        // would let the planner use the partial index of open allocations, and when ANALYZE last
-        // ran with nothing open (between bursts of work) it thinks that index empty and scans all
-        // of it per call, O(running jobs) (issue 5; migration 0019).
-        let released = try db.query(
-            """
-            UPDATE allocations SET released_at = $2
-            WHERE job_id = ANY($1::uuid[]) AND coalesce(released_at, 'infinity') = 'infinity'
-            RETURNING job_id
-            """, [known, now]
-        ).map { try $0.decode(0, as: UUID.self) }
+        let released = try releaseAllocations(of: known, at: now, in: db)
         // Jobs not updated are unknown here, or reports of an older attempt (stale): only the
         // unknown get a tombstone. The common case (every job updated) needs no second look.
         var unknown: [UUID] = []

@@ -38,7 +38,7 @@ public final class HandlerContext {
     /// Queues a message that is not an event of record, such as a reply on `reply_to`. A message
     /// AMQP could not carry fails here, in the handler, rather than later in the relay.
     public func send(_ message: OutboxMessage) throws {
-        if let problem = message.amqpMessage.validationError {
+        if let problem = message.validationError {
             throw OutboxMessageError(reason: "cannot send to \(message.exchange)/\(message.routingKey): \(problem)")
         }
         messages.append(message)

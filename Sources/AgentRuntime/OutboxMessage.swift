@@ -47,7 +47,13 @@ public struct OutboxMessage: Sendable, Equatable {
     }
 
     /// The message as the relay publishes it: persistent JSON with our properties.
-    var amqpMessage: AMQPOutgoingMessage {
+    var amqpMessage: AMQPOutgoingMessage { outgoing(body: Data(body.utf8)) }
+
+    /// What AMQP would refuse about the message: its names and properties (the body is not
+    /// checked, so it is not copied: this runs for every message a handler emits).
+    var validationError: String? { outgoing(body: Data()).validationError }
+
+    private func outgoing(body: Data) -> AMQPOutgoingMessage {
         AMQPOutgoingMessage(
             exchange: exchange, routingKey: routingKey,
             properties: AMQPProperties(
@@ -55,6 +61,6 @@ public struct OutboxMessage: Sendable, Equatable {
                 replyTo: properties.replyTo, type: properties.type, appID: "agentmgr", priority: properties.priority,
                 timestamp: UInt64(Date().timeIntervalSince1970), persistent: true,
                 headers: (properties.headers ?? [:]).mapValues { .string($0) }),
-            body: Data(body.utf8))
+            body: body)
     }
 }

@@ -81,9 +81,8 @@ struct BatchSubmissionTests {
         let admission = world.startAdmission()
         defer { _ = admission.stopAndJoin() }
         let client = try world.client()
-        let publisher = try AMQPConnection(url: world.env.amqpURL)
+        let publisher = try world.confirmedPublisher()
         defer { publisher.close() }
-        try publisher.enableConfirms()
         let body = """
             [{"tenant": "acme", "agent": "resnet-trainer@1.2.0", "idempotency_key": "twice-a"},
              {"tenant": "acme", "agent": "resnet-trainer@1.2.0"},

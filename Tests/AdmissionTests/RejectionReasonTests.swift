@@ -94,9 +94,8 @@ struct RejectionReasonTests {
         let admission = world.startAdmission()
         defer { _ = admission.stopAndJoin() }
         let client = try world.client()
-        let publisher = try AMQPConnection(url: world.env.amqpURL)
+        let publisher = try world.confirmedPublisher()
         defer { publisher.close() }
-        try publisher.enableConfirms()
         func send(_ body: String, messageID: String?, correlation: String) throws {
             try publisher.publish(
                 AMQPOutgoingMessage(

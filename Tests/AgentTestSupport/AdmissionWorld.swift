@@ -85,6 +85,13 @@ public final class AdmissionWorld: @unchecked Sendable {
         try SubmissionClient(url: env.amqpURL, topology: env.topology)
     }
 
+    /// A connection with publisher confirms, for tests that publish raw request messages.
+    public func confirmedPublisher() throws -> AMQPConnection {
+        let publisher = try AMQPConnection(url: env.amqpURL)
+        try publisher.enableConfirms()
+        return publisher
+    }
+
     /// A JSON spec body from a dictionary literal.
     public static func body(_ fields: [String: Any]) -> Data {
         try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])

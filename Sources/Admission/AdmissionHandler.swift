@@ -125,11 +125,11 @@ public final class AdmissionHandler: MessageHandler {
         case .admitted(let job):
             let event = EventEnvelope(
                 type: "job.admitted", producer: Self.workerName, tenant: job.spec.tenant,
-                subjects: ["job": job.id.uuidString.lowercased(), "agent": "\(job.spec.agent)@\(job.spec.agentVersion)"],
+                subjects: ["job": job.id.lowercaseText, "agent": "\(job.spec.agent)@\(job.spec.agentVersion)"],
                 correlationID: correlation ?? job.id, payload: try JobAdmittedPayload(job, request: request).jsonValue())
             try context.emit(event, priority: job.spec.priorityClass.messagePriority)
             answer = AdmissionReply(
-                idempotencyKey: request.idempotencyKey, decision: .admitted, jobID: job.id.uuidString.lowercased(),
+                idempotencyKey: request.idempotencyKey, decision: .admitted, jobID: job.id.lowercaseText,
                 tenant: job.spec.tenant, priorityClass: job.spec.priorityClass.rawValue, projectedCost: job.projectedCost.moneyText,
                 decidedAt: now)
         case .rejected(let reasons):
@@ -244,7 +244,7 @@ struct JobAdmittedPayload: Encodable {
     let submittedAt: Date
 
     init(_ job: AdmittedJob, request: AdmissionRequest) {
-        jobID = job.id.uuidString.lowercased()
+        jobID = job.id.lowercaseText
         idempotencyKey = request.idempotencyKey
         name = job.spec.name
         agent = job.spec.agent

@@ -218,10 +218,10 @@ public enum AdmissionPolicy {
             let field = "depends_on[\(index)]"
             switch context.dependencies[dependency] {
             case nil:
-                reasons.append(Rejection(.unknownDependency, field: field, "job \(dependency.uuidString.lowercased()) does not exist"))
+                reasons.append(Rejection(.unknownDependency, field: field, "job \(dependency.lowercaseText) does not exist"))
             case let owner? where owner != tenant.name:
                 reasons.append(
-                    Rejection(.unknownDependency, field: field, "job \(dependency.uuidString.lowercased()) belongs to another tenant"))
+                    Rejection(.unknownDependency, field: field, "job \(dependency.lowercaseText) belongs to another tenant"))
             default:
                 continue
             }

@@ -1,6 +1,7 @@
 import AMQP
 import AgentCore
 import Foundation
+import Postgres
 
 /// Publishes job requests to the requests exchange and collects the decisions from a private
 /// reply queue: the client side of docs/amqp-contract.md (agentctl submit, tests, benchmarks).
@@ -16,7 +17,7 @@ public final class SubmissionClient {
         public var isBatchable: Bool
 
         public init(
-            body: Data, idempotencyKey: String, priority: PriorityClass, correlationID: String = UUID().uuidString.lowercased(),
+            body: Data, idempotencyKey: String, priority: PriorityClass, correlationID: String = UUID().lowercaseText,
             isBatchable: Bool = false
         ) {
             self.body = body
@@ -31,7 +32,7 @@ public final class SubmissionClient {
         /// the request can travel in a batch. A body that is not a JSON object goes as written.
         public init(json body: Data) {
             let value = try? JSONCoding.decoder.decode(JSONValue.self, from: body)
-            var key = UUID().uuidString.lowercased()
+            var key = UUID().lowercaseText
             var priority = PriorityClass.normal
             var body = body
             var isBatchable = false
@@ -104,7 +105,7 @@ public final class SubmissionClient {
                         body: first.body))
                 continue
             }
-            let correlation = UUID().uuidString.lowercased()
+            let correlation = UUID().lowercaseText
             var body = Data("[".utf8)
             for (position, index) in group.enumerated() {
                 if position > 0 { body.append(UInt8(ascii: ",")) }

@@ -28,13 +28,13 @@ extension EventEnvelope {
     /// The envelope as a JSON object, optional fields left out when absent.
     var jsonValue: JSONValue {
         var object: [String: JSONValue] = [
-            "id": .string(id.uuidString), "type": .string(type), "schema_version": .number(Double(schemaVersion)),
+            "id": .string(id.uppercaseText), "type": .string(type), "schema_version": .number(Double(schemaVersion)),
             "occurred_at": .string(ISO8601.string(from: occurredAt)), "producer": .string(producer),
             "subjects": .object(subjects.mapValues { .string($0) }), "payload": payload,
         ]
         if let tenant { object["tenant"] = .string(tenant) }
-        if let correlationID { object["correlation_id"] = .string(correlationID.uuidString) }
-        if let causationID { object["causation_id"] = .string(causationID.uuidString) }
+        if let correlationID { object["correlation_id"] = .string(correlationID.uppercaseText) }
+        if let causationID { object["causation_id"] = .string(causationID.uppercaseText) }
         return .object(object)
     }
 }
@@ -67,7 +67,7 @@ private struct FieldReader {
 
     func uuid(_ key: String) throws(EnvelopeError) -> UUID? {
         guard let text = try string(key) else { return nil }
-        guard let id = UUID(uuidString: text) else { throw EnvelopeError(field: key, reason: "must be a UUID, got \"\(text.prefix(80))\"") }
+        guard let id = UUID(text: text) else { throw EnvelopeError(field: key, reason: "must be a UUID, got \"\(text.prefix(80))\"") }
         return id
     }
 

@@ -26,9 +26,9 @@ public final class HandlerContext {
         try event.validate()
         let body = try body ?? String(decoding: event.encoded(), as: UTF8.self)
         var message = OutboxMessage(
-            exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.uuidString.lowercased(),
+            exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.lowercaseText,
             properties: .init(
-                type: event.type, priority: priority, correlationID: (event.correlationID ?? event.id).uuidString.lowercased()),
+                type: event.type, priority: priority, correlationID: (event.correlationID ?? event.id).lowercaseText),
             body: body)
         message.packable = true
         try send(message)

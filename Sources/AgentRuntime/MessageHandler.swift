@@ -81,7 +81,7 @@ extension MessageHandler where Message == EventEnvelope {
     }
 
     public func messageID(of message: EventEnvelope, delivery: AMQPDelivery) -> String? {
-        message.id.uuidString.lowercased()
+        message.id.lowercaseText
     }
 
     public var splitsBatches: Bool { true }

@@ -12,8 +12,8 @@ extension OutboxMessage {
         var seen: Set<String> = []
         return nodes.filter { seen.insert($0).inserted }.map { node in
             var copy = OutboxMessage(
-                exchange: topology.placementsExchange, routingKey: node, messageID: event.id.uuidString.lowercased(),
-                properties: .init(type: event.type, correlationID: event.correlationID?.uuidString.lowercased()), body: body)
+                exchange: topology.placementsExchange, routingKey: node, messageID: event.id.lowercaseText,
+                properties: .init(type: event.type, correlationID: event.correlationID?.lowercaseText), body: body)
             copy.packable = true  // copies for one node next to each other travel as one batch
             return copy
         }

@@ -62,7 +62,7 @@ extension Bool: PostgresDecodable {
 
 extension UUID: PostgresDecodable {
     public static func decode(postgresText: String) throws -> UUID {
-        guard let value = UUID(uuidString: postgresText) else { throw invalid() }
+        guard let value = UUID(text: postgresText) else { throw invalid() }
         return value
     }
 }

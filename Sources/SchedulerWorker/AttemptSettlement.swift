@@ -26,7 +26,7 @@ enum AttemptSettlement {
     }
 
     static func settle(_ ending: Ending, tenant: String?, producer: String, now: Date, in db: PostgresConnection) throws -> Result {
-        let job = ending.jobID.uuidString.lowercased()
+        let job = ending.jobID.lowercaseText
         guard let row = try db.query(
             "SELECT state, attempt, retry::text, tenant FROM sched_jobs WHERE job_id = $1 FOR UPDATE", [ending.jobID]
         ).first else {

@@ -37,7 +37,7 @@ enum DependencyGate {
         }
         for row in pending {
             if let failed = row.dependsOn.first(where: { known[$0]?.state == "finished" && known[$0]?.outcome != "succeeded" }) {
-                split.failed.append((row, "dependency \(failed.uuidString.lowercased()) ended \(known[failed]!.outcome)"))
+                split.failed.append((row, "dependency \(failed.lowercaseText) ended \(known[failed]!.outcome)"))
                 continue
             }
             let unmet = row.dependsOn.filter { known[$0]?.state != "finished" }
@@ -45,7 +45,7 @@ enum DependencyGate {
                 split.eligible.append(row)
                 continue
             }
-            let listed = unmet.prefix(3).map { "\($0.uuidString.lowercased()) (\(known[$0]?.state ?? "not yet admitted here"))" }
+            let listed = unmet.prefix(3).map { "\($0.lowercaseText) (\(known[$0]?.state ?? "not yet admitted here"))" }
             split.waiting.append(
                 (row, "dependencies", "waiting for \(unmet.count) of \(row.dependsOn.count) dependencies to finish: \(listed.joined(separator: ", "))"
                     + (unmet.count > 3 ? ", …" : "")))
@@ -69,10 +69,10 @@ enum DependencyGate {
             for (row, code, message) in changed where row.reasonCode != code {
                 events.append(
                     EventEnvelope(
-                        type: "job.pending", producer: producer, tenant: row.job.tenant, subjects: ["job": row.job.id.uuidString.lowercased()],
+                        type: "job.pending", producer: producer, tenant: row.job.tenant, subjects: ["job": row.job.id.lowercaseText],
                         correlationID: row.job.id,
                         payload: [
-                            "job_id": .string(row.job.id.uuidString.lowercased()), "code": .string(code), "message": .string(message),
+                            "job_id": .string(row.job.id.lowercaseText), "code": .string(code), "message": .string(message),
                         ]))
             }
         }
@@ -89,10 +89,10 @@ enum DependencyGate {
             for (row, reason) in split.failed where ended.contains(row.job.id) {
                 events.append(
                     EventEnvelope(
-                        type: "job.finished", producer: producer, tenant: row.job.tenant, subjects: ["job": row.job.id.uuidString.lowercased()],
+                        type: "job.finished", producer: producer, tenant: row.job.tenant, subjects: ["job": row.job.id.lowercaseText],
                         correlationID: row.job.id,
                         payload: [
-                            "job_id": .string(row.job.id.uuidString.lowercased()), "outcome": "dependency_failed", "reason": .string(reason),
+                            "job_id": .string(row.job.id.lowercaseText), "outcome": "dependency_failed", "reason": .string(reason),
                         ]))
             }
         }

@@ -15,7 +15,7 @@ enum RollbackStart {
         else {
             throw MalformedMessage("job.rollback_requested payload needs job_id, stage, step and uri")
         }
-        let job = jobID.uuidString.lowercased()
+        let job = jobID.lowercaseText
         let db = context.db
         let row = try db.query("SELECT state, attempt FROM sched_jobs WHERE job_id = $1 FOR UPDATE", [jobID]).first
         guard let row, try row.decode(0, as: String.self) == "scheduled" else {

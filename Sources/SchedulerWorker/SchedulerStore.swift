@@ -298,7 +298,7 @@ struct AdmittedJob {
     init(payload: JSONValue, tenant: String) throws(PayloadError) {
         guard case .object(let fields) = payload else { throw PayloadError("must be an object") }
         guard case .object(let resources)? = fields["resources"] else { throw PayloadError("resources is required") }
-        guard let jobID = UUID(uuidString: try Self.string(fields, "job_id")) else { throw PayloadError("job_id must be a UUID") }
+        guard let jobID = UUID(text: try Self.string(fields, "job_id")) else { throw PayloadError("job_id must be a UUID") }
         guard let submittedAt = ISO8601.date(from: try Self.string(fields, "submitted_at")) else {
             throw PayloadError("submitted_at must be an ISO 8601 time")
         }

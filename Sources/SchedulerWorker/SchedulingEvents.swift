@@ -6,10 +6,10 @@ import Scheduling
 enum SchedulingEvents {
     static func scheduled(_ job: PendingJob, _ placement: Placement, attempt: Int, epoch: Int64, producer: String) -> EventEnvelope {
         EventEnvelope(
-            type: "job.scheduled", producer: producer, tenant: job.tenant, subjects: ["job": job.id.uuidString.lowercased()],
+            type: "job.scheduled", producer: producer, tenant: job.tenant, subjects: ["job": job.id.lowercaseText],
             correlationID: job.id,
             payload: [
-                "job_id": .string(job.id.uuidString.lowercased()),
+                "job_id": .string(job.id.lowercaseText),
                 "nodes": .array(placement.nodes.map(JSONValue.string)),
                 "replicas": .number(Double(job.replicas)),
                 "flavor": .string(job.flavor),
@@ -24,10 +24,10 @@ enum SchedulingEvents {
 
     static func pending(_ job: PendingJob, _ status: PendingStatus, producer: String) -> EventEnvelope {
         EventEnvelope(
-            type: "job.pending", producer: producer, tenant: job.tenant, subjects: ["job": job.id.uuidString.lowercased()],
+            type: "job.pending", producer: producer, tenant: job.tenant, subjects: ["job": job.id.lowercaseText],
             correlationID: job.id,
             payload: [
-                "job_id": .string(job.id.uuidString.lowercased()),
+                "job_id": .string(job.id.lowercaseText),
                 "code": .string(status.reason.code.rawValue),
                 "message": .string(status.reason.message),
                 "details": .object(status.reason.details.mapValues { .number(Double($0)) }),

@@ -106,7 +106,10 @@ public final class SchedulingLoop: Sendable {
     /// One round. Returns false when the epoch moved on (another replica leads now).
     @discardableResult
     func round(epoch: Int64) throws -> Bool {
-        let cached = view.withLock { $0 }
+        // Taken out of the Mutex, not copied, so the round updates the view in place: a copy would
+        // copy its thousands of nodes and running jobs on first write, every round. A round that
+        // fails or retries finds nothing taken and reloads from the database.
+        var taken = view.withLock { $0.take() }
         let roundStarted = ContinuousClock.now
         let outcome: (stillLeader: Bool, view: ClusterView?, placed: Int, waiting: Int) = try pool.transaction { db in
             let current = try db.query("SELECT epoch FROM scheduler_leader FOR UPDATE")[0].decode(0, as: Int64.self)
@@ -119,9 +122,9 @@ public final class SchedulingLoop: Sendable {
             let pendingRows = try SchedulerStore.pending(in: db)
             let released = try SchedulerStore.takeReleased(in: db)
             var cluster: ClusterView
-            if var cached, cached.epoch == epoch, cached.nodesVersion == version {
+            if var cached = taken.take(), cached.epoch == epoch, cached.nodesVersion == version {
                 cached.release(released)
-                cluster = cached
+                cluster = consume cached
             } else {
                 cluster = try ClusterView.load(epoch: epoch, nodesVersion: version, in: db)
             }

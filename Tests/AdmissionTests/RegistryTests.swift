@@ -59,6 +59,39 @@ struct RegistryTests {
         #expect(try budgets() == "750.00 - 50.00 downgrade")
     }
 
+    @Test("A tenant or flavor that jobs name cannot be deleted or renamed; one that no job names can")
+    func registryRowsInUse() throws {
+        let world = try AdmissionWorld()
+        defer { world.close() }
+        try world.registry.createTenant("usedco")
+        try world.registry.createTenant("idleco")
+        try world.env.pool.withConnection { db in
+            try db.query(
+                """
+                INSERT INTO flavors (name, quota_unit, price_per_unit_hour) VALUES ('gpu-used', 'gpu', 1), ('gpu-idle', 'gpu', 1)
+                """)
+            try db.query(
+                """
+                INSERT INTO jobs (id, tenant, agent, agent_version, priority_class, replicas, flavor, gpus, cpu, memory_gib,
+                                  max_runtime_seconds, retry, idempotency_key, projected_cost, submitted_at)
+                VALUES ($1, 'usedco', 'a', '1', 'normal', 1, 'gpu-used', 1, 1, 1, 60, '{}', 'k', 0, now())
+                """, [UUID()])
+            for statement in [
+                "DELETE FROM tenants WHERE name = 'usedco'", "UPDATE tenants SET name = 'renamed' WHERE name = 'usedco'",
+                "DELETE FROM flavors WHERE name = 'gpu-used'", "UPDATE flavors SET name = 'renamed' WHERE name = 'gpu-used'",
+            ] {
+                let refused = #expect(throws: PostgresError.self, "\(statement)") { try db.query(statement) }
+                #expect(refused?.message.contains("has jobs") == true, "\(statement): \(refused?.message ?? "")")
+            }
+            try db.query("UPDATE tenants SET name = name, weight = 3 WHERE name = 'usedco'")
+            try db.query("DELETE FROM flavors WHERE name = 'gpu-idle'")
+            try db.query("DELETE FROM tenants WHERE name = 'idleco'")
+            let left = try db.query("SELECT name FROM tenants WHERE name IN ('usedco', 'idleco')").map { try $0.decode(0, as: String.self) }
+            #expect(left == ["usedco"])
+            #expect(try db.query("SELECT weight::int FROM tenants WHERE name = 'usedco'")[0].decode(0, as: Int.self) == 3)
+        }
+    }
+
     @Test("A registered version cannot be edited or deleted in the database; only deprecated changes")
     func versionsAreImmutable() throws {
         let world = try AdmissionWorld()

@@ -23,6 +23,28 @@ import Testing
         #expect(throws: PostgresError.self) { try [String].decode(postgresText: "{\"open}") }
     }
 
+    @Test("UUID text: the same as Foundation's, both cases, and nothing but the canonical form parses")
+    func uuidText() throws {
+        for _ in 0..<1_000 {
+            let id = UUID()
+            #expect(id.lowercaseText == id.uuidString.lowercased())
+            #expect(id.uppercaseText == id.uuidString)
+            #expect(UUID(text: id.lowercaseText) == id)
+            #expect(UUID(text: id.uppercaseText) == id)
+            #expect(try UUID.decode(postgresText: id.lowercaseText) == id)
+        }
+        let fixed = try #require(UUID(text: "00ff10Ab-7d3e-4a5b-9c1d-2e3f4a5b6c7d"))
+        #expect(fixed.lowercaseText == "00ff10ab-7d3e-4a5b-9c1d-2e3f4a5b6c7d")
+        for bad in [
+            "", "00ff10ab-7d3e-4a5b-9c1d-2e3f4a5b6c7", "00ff10ab-7d3e-4a5b-9c1d-2e3f4a5b6c7d0", "00ff10ab7d3e-4a5b-9c1d-2e3f4a5b6c7d0",
+            "00ff10ab-7d3e-4a5b-9c1d-2e3f4a5b6c7g", "{0ff10ab-7d3e-4a5b-9c1d-2e3f4a5b6c7d", "00ff10ab-7d3e-4a5b-9c1d_2e3f4a5b6c7d",
+            "00ff10ab-7d3e-4a5b-9c1d-2e3f4a5b6c7é",
+        ] {
+            #expect(UUID(text: bad) == nil, "\(bad)")
+            #expect(UUID(text: bad) == UUID(uuidString: bad), "\(bad)")
+        }
+    }
+
     @Test func timestampFormatAndParse() throws {
         let date = try Date.decode(postgresText: "2026-11-24 21:55:00.123456+00")
         #expect(date.postgresText == "2026-11-24T21:55:00.123456Z")

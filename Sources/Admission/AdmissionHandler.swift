@@ -94,7 +94,7 @@ public final class AdmissionHandler: MessageHandler {
                     catalog: catalog, cohortNominal: tenant?.cohortNominal ?? [:], reservedThisMonth: tenant?.reservedThisMonth ?? 0,
                     reservedTotal: tenant?.reservedTotal ?? 0, dependencies: dependencies,
                     defaultVersion: defaults[AdmissionStore.TenantKey(tenant: spec.tenant, key: spec.agent)])
-                let decision = AdmissionPolicy.decide(spec: spec, problems: request.problems, context: admissionContext, jobID: UUID())
+                let decision = AdmissionPolicy.decide(spec: spec, problems: request.problems, context: admissionContext, jobID: .timeOrdered())
                 let answer = try announce(decision, for: request, now: now, context: context)
                 var repeated = answer
                 repeated.duplicate = true

@@ -21,7 +21,7 @@ public struct EventEnvelope: Sendable, Equatable, Codable {
     public var payload: JSONValue
 
     public init(
-        id: UUID = UUID(), type: String, schemaVersion: Int = 1, occurredAt: Date = Date(), producer: String,
+        id: UUID = .timeOrdered(), type: String, schemaVersion: Int = 1, occurredAt: Date = Date(), producer: String,
         tenant: String? = nil, subjects: [String: String] = [:], correlationID: UUID? = nil,
         causationID: UUID? = nil, payload: JSONValue = .object([:])
     ) {

@@ -17,6 +17,23 @@ struct EnvelopeTests {
         #expect(abs(decoded.occurredAt.timeIntervalSince(envelope.occurredAt)) < 0.001)
     }
 
+    @Test("Event ids are version 7 UUIDs: they carry their millisecond and sort by it")
+    func timeOrderedIDs() throws {
+        let start = Date(timeIntervalSince1970: 1_795_000_000.5)
+        let ids = (0..<50).map { UUID.timeOrdered(at: start.addingTimeInterval(Double($0) * 0.25)) }
+        for id in ids {
+            let text = id.uuidString.lowercased()
+            #expect(Array(text)[14] == "7")  // version
+            #expect("89ab".contains(Array(text)[19]))  // variant 10
+        }
+        #expect(ids.map { $0.uuidString } == ids.map { $0.uuidString }.sorted())
+        let milliseconds = withUnsafeBytes(of: ids[0].uuid) { bytes in bytes.prefix(6).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+        #expect(milliseconds == 1_795_000_000_500)
+        #expect(Set((0..<1_000).map { _ in UUID.timeOrdered(at: start) }).count == 1_000)
+        let envelope = EventEnvelope(type: "a.b", producer: "p")
+        #expect(Array(envelope.id.uuidString)[14] == "7")
+    }
+
     @Test("The wire format uses the documented snake_case keys")
     func wireKeys() throws {
         let json = String(decoding: try EventEnvelope(type: "a.b", producer: "p").encoded(), as: UTF8.self)

@@ -9,7 +9,10 @@ enum PostgresArrayLiteral {
     /// Quotes every element, escaping `\` and `"`, so no element can be read as NULL or split;
     /// nil elements are written as an unquoted NULL.
     static func format(_ elements: [String?]) -> String {
-        var bytes: [UInt8] = [open]
+        var bytes: [UInt8] = []
+        // Every element's bytes, its quotes and comma, and a little room for escapes: one allocation.
+        bytes.reserveCapacity(elements.reduce(8) { $0 + ($1?.utf8.count ?? 4) + 3 } + elements.count / 4)
+        bytes.append(open)
         for (index, element) in elements.enumerated() {
             if index > 0 { bytes.append(comma) }
             guard let element else {

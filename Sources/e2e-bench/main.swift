@@ -163,6 +163,7 @@ struct E2EBench: ParsableCommand {
         var toAdmitted: [Double] = []
         var toScheduled: [Double] = []
         var toPlacementSeen: [Double] = []
+        var scheduledBySubmit: [(submit: Double, latency: Double)] = []
         let arrivals = finisher.placementArrivals
         var lastScheduled = 0.0
         for row in rows {
@@ -172,6 +173,7 @@ struct E2EBench: ParsableCommand {
             if let id = try row.text(3), let seen = arrivals[id.lowercased()] { toPlacementSeen.append((seen - submit) * 1000) }
             if let scheduled = Double(try row.text(2) ?? "") {
                 toScheduled.append((scheduled - submit) * 1000)
+                scheduledBySubmit.append((submit, (scheduled - submit) * 1000))
                 lastScheduled = max(lastScheduled, scheduled)
             }
         }
@@ -215,6 +217,15 @@ struct E2EBench: ParsableCommand {
             result["p99_\(name)_ms"] = Self.percentile(values, 0.99).map(Self.round) ?? NSNull()
             result["p999_\(name)_ms"] = Self.percentile(values, 0.999).map(Self.round) ?? NSNull()
         }
+        // Where in the run the slow jobs were (stderr, and `timeline_submit_to_scheduled` in the file).
+        let timeline = LatencyTimeline(scheduledBySubmit)
+        log("submit→scheduled by second of submission:\n" + timeline.lines.joined(separator: "\n"))
+        result["timeline_submit_to_scheduled"] = timeline.json
+        if let worst = timeline.worst {
+            result["worst_second_p99_submit_to_scheduled_ms"] = Self.round(worst.p99)
+            result["worst_second_offset_s"] = worst.offset
+        }
+        result["seconds_over_50ms_p99_submit_to_scheduled"] = timeline.seconds(over: 50)
         var perProcess: [String: Any] = [:]
         for (name, cpu, rss) in workerCPU {
             perProcess[name] = ["cpu_seconds": Self.round(cpu), "peak_rss_mib": Self.round(rss)]
@@ -282,6 +293,9 @@ struct E2EBench: ParsableCommand {
             ("p99_submit_to_scheduled_ms", "p99 submit→scheduled ms"), ("p999_submit_to_scheduled_ms", "p99.9 submit→scheduled ms"),
             ("p50_submit_to_placement_seen_ms", "p50 submit→placement seen ms"), ("p99_submit_to_placement_seen_ms", "p99 submit→placement seen ms"),
             ("p999_submit_to_placement_seen_ms", "p99.9 submit→placement seen ms"),
+            ("worst_second_p99_submit_to_scheduled_ms", "worst second's p99 submit→scheduled ms"),
+            ("worst_second_offset_s", "worst second (s after the first submit)"),
+            ("seconds_over_50ms_p99_submit_to_scheduled", "seconds whose p99 submit→scheduled > 50 ms"),
             ("broker_cpu_seconds", "broker CPU s"), ("database_cpu_seconds", "database CPU s"),
             ("bench_client_cpu_seconds", "bench client CPU s (publisher, finisher)"), ("simulated_runtime_s", "simulated job runtime s"),
             ("finished_during_run", "jobs finished during the run"), ("completed", "all settled in time"),

@@ -23,17 +23,21 @@ extension EventRecorder {
     /// `messages` go to the outbox as they are (not events of record), e.g. a placement copied to
     /// the placements exchange for each node it uses.
     /// `bodies`: one per event, the event already encoded or nil, when the caller has them.
+    /// `along`: the caller's own statements, run first, in the same round trip.
     public static func append(
         _ events: [(event: EventEnvelope, priority: UInt8?)], bodies: [String?]? = nil, messages: [OutboxMessage] = [],
-        topology: Topology, in db: PostgresConnection
+        along: [PostgresStatement] = [], topology: Topology, in db: PostgresConnection
     ) throws {
-        guard !events.isEmpty || !messages.isEmpty else { return }
+        guard !events.isEmpty || !messages.isEmpty else {
+            try db.pipeline(along)
+            return
+        }
         let context = HandlerContext(db: db, producer: events.first?.event.producer ?? "agentmgr", topology: topology)
         for (index, (event, priority)) in events.enumerated() {
             try context.emit(event, priority: priority, body: bodies.flatMap { index < $0.count ? $0[index] : nil })
         }
         for message in messages { try context.send(message) }
-        try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+        try OutboxStore.write(events: context.events, messages: context.messages, along: along, in: db)
     }
 }
 

@@ -8,43 +8,55 @@ enum OutboxStore {
     /// Channel the relay LISTENs on; NOTIFY is delivered only when the transaction commits.
     static let notifyChannel = "agentmgr_outbox"
 
-    static func write(events: [EventEnvelope], messages: [OutboxMessage], in db: PostgresConnection) throws {
+    /// Writes the events to the log and the messages (events packed into batches) to the outbox,
+    /// after `along` (statements of the caller's own, in the same round trip): one pipeline.
+    static func write(
+        events: [EventEnvelope], messages: [OutboxMessage], along: [PostgresStatement] = [], in db: PostgresConnection
+    ) throws {
+        try db.pipeline(along + statements(events: events, messages: messages))
+    }
+
+    static func statements(events: [EventEnvelope], messages: [OutboxMessage]) throws -> [PostgresStatement] {
         let messages = OutboxMessage.packingEvents(messages)
+        var statements: [PostgresStatement] = []
         if !events.isEmpty {
             // Empty strings stand for NULL inside the arrays (NULLIF below). Closures rather than
             // key paths throughout the hot stores: key-path projection was 3-4% of a worker's CPU.
-            try db.query(
-                """
-                INSERT INTO events (id, type, schema_version, occurred_at, producer, tenant, subjects,
-                                    correlation_id, causation_id, payload)
-                SELECT id, type, version, occurred_at, producer, NULLIF(tenant, ''), subjects::jsonb,
-                       NULLIF(correlation_id, '')::uuid, NULLIF(causation_id, '')::uuid, payload::jsonb
-                FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::text[],
-                            $7::text[], $8::text[], $9::text[], $10::text[])
-                     AS e(id, type, version, occurred_at, producer, tenant, subjects, correlation_id, causation_id, payload)
-                """,
-                [
-                    events.map { $0.id }, events.map { $0.type }, events.map { $0.schemaVersion }, events.map { $0.occurredAt },
-                    events.map { $0.producer }, events.map { $0.tenant ?? "" },
-                    events.map { String(decoding: JSONValue.object($0.subjects.mapValues { .string($0) }).serialized(), as: UTF8.self) },
-                    events.map { $0.correlationID?.uuidString ?? "" }, events.map { $0.causationID?.uuidString ?? "" },
-                    events.map { String(decoding: $0.payload.serialized(), as: UTF8.self) },
-                ])
+            statements.append(
+                PostgresStatement(
+                    """
+                    INSERT INTO events (id, type, schema_version, occurred_at, producer, tenant, subjects,
+                                        correlation_id, causation_id, payload)
+                    SELECT id, type, version, occurred_at, producer, NULLIF(tenant, ''), subjects::jsonb,
+                           NULLIF(correlation_id, '')::uuid, NULLIF(causation_id, '')::uuid, payload::jsonb
+                    FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::text[],
+                                $7::text[], $8::text[], $9::text[], $10::text[])
+                         AS e(id, type, version, occurred_at, producer, tenant, subjects, correlation_id, causation_id, payload)
+                    """,
+                    [
+                        events.map { $0.id }, events.map { $0.type }, events.map { $0.schemaVersion }, events.map { $0.occurredAt },
+                        events.map { $0.producer }, events.map { $0.tenant ?? "" },
+                        events.map { String(decoding: JSONValue.object($0.subjects.mapValues { .string($0) }).serialized(), as: UTF8.self) },
+                        events.map { $0.correlationID?.lowercaseText ?? "" }, events.map { $0.causationID?.lowercaseText ?? "" },
+                        events.map { String(decoding: $0.payload.serialized(), as: UTF8.self) },
+                    ]))
         }
         if !messages.isEmpty {
-            try db.query(
-                """
-                INSERT INTO outbox (exchange, routing_key, message_id, properties, body)
-                SELECT exchange, routing_key, message_id, properties::jsonb, body
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-                     AS m(exchange, routing_key, message_id, properties, body)
-                """,
-                [
-                    messages.map { $0.exchange }, messages.map { $0.routingKey }, messages.map { $0.messageID },
-                    try messages.map { try jsonText($0.properties) }, messages.map { $0.body },
-                ])
-            try db.query("SELECT pg_notify($1, '')", [notifyChannel])
+            statements.append(
+                PostgresStatement(
+                    """
+                    INSERT INTO outbox (exchange, routing_key, message_id, properties, body)
+                    SELECT exchange, routing_key, message_id, properties::jsonb, body
+                    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                         AS m(exchange, routing_key, message_id, properties, body)
+                    """,
+                    [
+                        messages.map { $0.exchange }, messages.map { $0.routingKey }, messages.map { $0.messageID },
+                        try messages.map { try jsonText($0.properties) }, messages.map { $0.body },
+                    ]))
+            statements.append(PostgresStatement("SELECT pg_notify($1, '')", [notifyChannel]))
         }
+        return statements
     }
 
     /// Takes up to `limit` unsent messages, oldest first, skipping rows another relay holds: one

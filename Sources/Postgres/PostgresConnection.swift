@@ -11,7 +11,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Prepared statements kept per connection; the least recently used is deallocated beyond it.
     static let statementCacheCapacity = 256
 
-    private struct CachedStatement {
+    struct CachedStatement {
         let name: String
         let parameterCount: Int
         var lastUse: UInt64
@@ -24,7 +24,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private var useCounter: UInt64 = 0
     /// The last error the server reported, so a transaction runner can tell why a transaction
     /// is in the aborted state.
-    private(set) var lastServerError: PostgresError?
+    var lastServerError: PostgresError?
 
     /// Connects with a libpq URI (`postgres://user:pw@host:port/db`) or key=value conninfo, then
     /// sets `TimeZone` to UTC and `DateStyle` to ISO (what the `Date` decoder reads). The client
@@ -156,7 +156,7 @@ public final class PostgresConnection: @unchecked Sendable {
         return try consume(result, on: connection)
     }
 
-    private func preparedStatement(for sql: String, on connection: OpaquePointer) throws
+    func preparedStatement(for sql: String, on connection: OpaquePointer) throws
         -> CachedStatement
     {
         useCounter += 1
@@ -203,7 +203,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Copies a successful result out and clears it, or turns a failure into a `PostgresError`.
-    private func consume(_ result: OpaquePointer?, on connection: OpaquePointer) throws
+    func consume(_ result: OpaquePointer?, on connection: OpaquePointer) throws
         -> PostgresResult
     {
         guard let result else { throw PostgresError.connection(connection) }
@@ -265,14 +265,14 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: Helpers
 
-    private func liveHandle() throws -> OpaquePointer {
+    func liveHandle() throws -> OpaquePointer {
         guard let handle else {
             throw PostgresError(kind: .usage, message: "the connection is closed")
         }
         return handle
     }
 
-    private static func rejectNUL(in text: String, what: String) throws {
+    static func rejectNUL(in text: String, what: String) throws {
         if text.utf8.contains(0) {
             throw PostgresError(
                 kind: .usage, message: "\(what) contains a NUL character, which PostgreSQL rejects")

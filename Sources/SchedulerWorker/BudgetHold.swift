@@ -44,9 +44,11 @@ enum BudgetHold {
     }
 
     /// Tenants over budget with policy `stop`: their waiting jobs are held, with this message.
-    static func stopHolds(in db: PostgresConnection) throws -> [String: String] {
+    static let stopHoldsStatement = PostgresStatement("SELECT tenant, message FROM sched_budget_holds WHERE held AND policy = 'stop'")
+
+    static func stopHolds(_ result: PostgresResult) throws -> [String: String] {
         var holds: [String: String] = [:]
-        for row in try db.query("SELECT tenant, message FROM sched_budget_holds WHERE held AND policy = 'stop'") {
+        for row in result {
             holds[try row.decode(0, as: String.self)] = try row.decode(1, as: String.self)
         }
         return holds

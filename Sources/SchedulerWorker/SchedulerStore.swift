@@ -71,14 +71,32 @@ enum SchedulerStore {
         ).map { try $0.decode(0, as: String.self) }
     }
 
-    /// The node registry's version (moved by trigger on every change to `nodes`).
-    static func nodesVersion(in db: PostgresConnection) throws -> Int64 {
-        try db.query("SELECT nodes_version FROM scheduler_cluster")[0].decode(0)
-    }
+    /// What a round reads first, in one round trip (`PostgresConnection.pipeline`), in this order:
+    /// the leader row, locked (is the epoch still ours?); the node registry's version (moved by
+    /// trigger on every change to `nodes`); the pending jobs; the jobs released since the leader
+    /// last looked (the rows go with this transaction's commit); the budget holds. Pending jobs
+    /// are read before the released ones: a job requeued (released and pending again) between the
+    /// two reads is then seen released but not yet pending, never both running and pending in one
+    /// round.
+    struct RoundStart {
+        var epoch: Int64
+        var nodesVersion: Int64
+        var pending: [PendingRow]
+        var released: [UUID]
+        var stopHolds: [String: String]
 
-    /// Jobs released since the leader last looked; the rows go with this transaction's commit.
-    static func takeReleased(in db: PostgresConnection) throws -> [UUID] {
-        try db.query("DELETE FROM sched_released RETURNING job_id").map { try $0.decode(0) }
+        static let statements = [
+            PostgresStatement("SELECT epoch FROM scheduler_leader FOR UPDATE"), PostgresStatement("SELECT nodes_version FROM scheduler_cluster"),
+            pendingStatement, PostgresStatement("DELETE FROM sched_released RETURNING job_id"), BudgetHold.stopHoldsStatement,
+        ]
+
+        init(_ results: [PostgresResult]) throws {
+            epoch = try results[0][0].decode(0)
+            nodesVersion = try results[1][0].decode(0)
+            pending = try SchedulerStore.pendingRows(results[2])
+            released = try results[3].map { try $0.decode(0) }
+            stopHolds = try BudgetHold.stopHolds(results[4])
+        }
     }
 
     static func nodes(in db: PostgresConnection) throws -> [SchedulingNode] {
@@ -118,14 +136,15 @@ enum SchedulerStore {
         }
     }
 
-    static func pending(in db: PostgresConnection) throws -> [PendingRow] {
-        try db.query(
-            """
-            SELECT job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone, submitted_at,
-                   max_runtime_seconds, reason_code, reason_message, queue_position, depends_on::text[], attempt
-            FROM sched_jobs WHERE state = 'pending' AND (not_before IS NULL OR not_before <= now())
-            """
-        ).map { row in
+    static let pendingStatement = PostgresStatement(
+        """
+        SELECT job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone, submitted_at,
+               max_runtime_seconds, reason_code, reason_message, queue_position, depends_on::text[], attempt
+        FROM sched_jobs WHERE state = 'pending' AND (not_before IS NULL OR not_before <= now())
+        """)
+
+    static func pendingRows(_ result: PostgresResult) throws -> [PendingRow] {
+        try result.map { row in
             PendingRow(
                 job: PendingJob(
                     id: try row.decode(0), tenant: try row.decode(1), priorityClass: SchedulingClass(name: try row.decode(2)) ?? .normal,
@@ -158,12 +177,10 @@ enum SchedulerStore {
         return SchedulingPolicy(tenants: tenants, quotaUnits: units, agingInterval: agingInterval, now: now)
     }
 
-    /// Marks placed jobs scheduled and records one allocation per replica. Only jobs still pending
-    /// at this moment are placed (one finished or cancelled since the round read it is skipped), so
-    /// no allocation can be left open for a job nobody will release. Returns the placements kept.
-    static func recordPlacements(_ placements: [Placement], jobs: [UUID: PendingJob], epoch: Int64, now: Date, in db: PostgresConnection)
-        throws -> [Placement]
-    {
+    /// Marks placed jobs scheduled. Only jobs still pending at this moment are placed (one finished
+    /// or cancelled since the round read it is skipped), so no allocation can be left open for a
+    /// job nobody will release. Returns the placements kept; `allocations` records them.
+    static func markScheduled(_ placements: [Placement], now: Date, in db: PostgresConnection) throws -> [Placement] {
         guard !placements.isEmpty else { return [] }
         let stillPending = Set(try db.query(
             """
@@ -174,7 +191,11 @@ enum SchedulerStore {
             RETURNING j.job_id
             """, [placements.map { $0.jobID }, placements.map { $0.borrowedUnits }, placements.map { $0.backfilled }, now]
         ).map { try $0.decode(0, as: UUID.self) })
-        let kept = placements.filter { stillPending.contains($0.jobID) }
+        return placements.filter { stillPending.contains($0.jobID) }
+    }
+
+    /// One allocation per replica of the placements `markScheduled` kept (nil: none).
+    static func allocations(_ kept: [Placement], jobs: [UUID: PendingJob], epoch: Int64) -> PostgresStatement? {
         var jobIDs: [UUID] = []
         var replicas: [Int] = []
         var nodeIDs: [String] = []
@@ -192,23 +213,21 @@ enum SchedulerStore {
                 memory.append(job.perReplica.memoryGiB)
             }
         }
-        if !jobIDs.isEmpty {
-            try db.query(
-                """
-                INSERT INTO allocations (job_id, replica, node_id, gpus, cpu, memory_gib, epoch, attempt)
-                SELECT a.job_id, replica, node_id, a.gpus, a.cpu, a.memory_gib, $7, j.attempt
-                FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[])
-                     AS a(job_id, replica, node_id, gpus, cpu, memory_gib)
-                JOIN sched_jobs j ON j.job_id = a.job_id
-                """, [jobIDs, replicas, nodeIDs, gpus, cpus, memory, epoch])
-        }
-        return kept
+        guard !jobIDs.isEmpty else { return nil }
+        return PostgresStatement(
+            """
+            INSERT INTO allocations (job_id, replica, node_id, gpus, cpu, memory_gib, epoch, attempt)
+            SELECT a.job_id, replica, node_id, a.gpus, a.cpu, a.memory_gib, $7, j.attempt
+            FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[])
+                 AS a(job_id, replica, node_id, gpus, cpu, memory_gib)
+            JOIN sched_jobs j ON j.job_id = a.job_id
+            """, [jobIDs, replicas, nodeIDs, gpus, cpus, memory, epoch])
     }
 
-    /// Writes reasons and positions that changed since the last round.
-    static func recordPending(_ statuses: [PendingStatus], now: Date, in db: PostgresConnection) throws {
-        guard !statuses.isEmpty else { return }
-        try db.query(
+    /// Writes reasons and positions that changed since the last round (nil: none changed).
+    static func pendingReasons(_ statuses: [PendingStatus], now: Date) throws -> PostgresStatement? {
+        guard !statuses.isEmpty else { return nil }
+        return PostgresStatement(
             """
             UPDATE sched_jobs j SET reason_code = p.code, reason_message = p.message, reason_details = p.details::jsonb,
                    queue_position = p.position, effective_class = p.class, updated_at = $7

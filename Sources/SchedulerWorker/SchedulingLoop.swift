@@ -111,85 +111,11 @@ public final class SchedulingLoop: Sendable {
         // fails or retries finds nothing taken and reloads from the database.
         var taken = view.withLock { $0.take() }
         let roundStarted = ContinuousClock.now
-        let outcome: (stillLeader: Bool, view: ClusterView?, placed: Int, waiting: Int) = try pool.transaction { db in
-            let current = try db.query("SELECT epoch FROM scheduler_leader FOR UPDATE")[0].decode(0, as: Int64.self)
-            guard current == epoch else { return (false, nil, 0, 0) }
-            let now = Date()
-            let version = try SchedulerStore.nodesVersion(in: db)
-            // Pending jobs before the released ones: a job requeued (released and pending again)
-            // between the two reads is then seen released but not yet pending, never both
-            // running and pending in one round.
-            let pendingRows = try SchedulerStore.pending(in: db)
-            let released = try SchedulerStore.takeReleased(in: db)
-            var cluster: ClusterView
-            if var cached = taken.take(), cached.epoch == epoch, cached.nodesVersion == version {
-                cached.release(released)
-                cluster = consume cached
-            } else {
-                cluster = try ClusterView.load(epoch: epoch, nodesVersion: version, in: db)
-            }
-            let gate = try DependencyGate.split(pendingRows, holds: try BudgetHold.stopHolds(in: db), in: db)
-            try EventRecorder.append(
-                try DependencyGate.record(gate, now: now, producer: SchedulerHandler.workerName, in: db).map { ($0, nil) }, topology: topology,
-                in: db)
-            let pending = gate.eligible
-            guard !pending.isEmpty else { return (true, cluster, 0, gate.waiting.count) }
-            let policy = try policy(now: now, in: db)
-            let started = ContinuousClock.now
-            let result = Scheduler.schedule(
-                cluster: cluster.nodes, running: Array(cluster.running.values), pending: pending.map { $0.job }, policy: policy)
-            let decided = ContinuousClock.now - started
-
-            let jobs = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0.job) })
-            let previous = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0) })
-            let placements = try SchedulerStore.recordPlacements(result.placements, jobs: jobs, epoch: epoch, now: now, in: db)
-            // A new reason is written at once; a moved position (and the "N jobs ahead" in the
-            // message) at most once per refresh interval: with thousands waiting, every arrival
-            // shifts thousands of positions, and rewriting them each round was most of the
-            // database's work under load (issue 5).
-            let refreshPositions = positionsWrittenAt.withLock { last in
-                guard last.map({ ContinuousClock.now - $0 >= settings.refresh }) ?? true else { return false }
-                last = ContinuousClock.now
-                return true
-            }
-            let changed = result.pending.filter { status in
-                let before = previous[status.jobID]
-                if before?.reasonCode != status.reason.code.rawValue { return true }
-                return refreshPositions && (before?.reasonMessage != status.reason.message || before?.queuePosition != status.queuePosition)
-            }
-            try SchedulerStore.recordPending(changed, now: now, in: db)
-
-            var events: [(event: EventEnvelope, priority: UInt8?)] = []
-            var bodies: [String?] = []  // one per event: a placement's envelope, encoded once for its outbox row and its nodes' copies
-            var placementCopies: [OutboxMessage] = []
-            for placement in placements {
-                guard let job = jobs[placement.jobID] else { continue }
-                cluster.place(
-                    RunningJob(
-                        id: job.id, tenant: job.tenant, priorityClass: job.priorityClass, flavor: job.flavor, perReplica: job.perReplica,
-                        nodes: placement.nodes, startedAt: now, endsBy: now.addingTimeInterval(Double(job.maxRuntimeSeconds))))
-                let scheduled = SchedulingEvents.scheduled(
-                    job, placement, attempt: previous[placement.jobID]?.attempt ?? 0, epoch: epoch, producer: SchedulerHandler.workerName)
-                let body = String(decoding: try scheduled.encoded(), as: UTF8.self)
-                events.append((scheduled, UInt8(job.priorityClass.rawValue)))
-                bodies.append(body)
-                placementCopies += try OutboxMessage.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology, body: body)
-            }
-            for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
-                guard let job = jobs[status.jobID] else { continue }
-                events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
-                bodies.append(nil)
-            }
-            try EventRecorder.append(events, bodies: bodies, messages: OutboxMessage.groupedByNode(placementCopies), topology: topology, in: db)
-            if !placements.isEmpty {
-                logger.debug(
-                    "scheduling round",
-                    metadata: [
-                        "placed": "\(placements.count)", "pending": "\(result.pending.count)", "epoch": "\(epoch)",
-                        "decision_ms": "\(decided.components.attoseconds / 1_000_000_000_000_000 + decided.components.seconds * 1000)",
-                    ])
-            }
-            return (true, cluster, placements.count, result.pending.count + gate.waiting.count)
+        let outcome: (stillLeader: Bool, view: ClusterView?, placed: Int, waiting: Int)
+        do {
+            outcome = try pool.transaction { db in try decide(epoch: epoch, view: &taken, in: db) }
+        } catch is SteppedDown {
+            outcome = (false, nil, 0, 0)
         }
         view.withLock { $0 = outcome.view }
         if outcome.stillLeader {
@@ -199,6 +125,91 @@ public final class SchedulingLoop: Sendable {
         metrics.rounds.add(1)
         metrics.roundLatency.observe(ContinuousClock.now - roundStarted)
         return outcome.stillLeader
+    }
+
+    /// Another replica leads now: the round rolls back what it read (released jobs stay for the leader).
+    private struct SteppedDown: Error {}
+
+    /// The round's transaction: five round trips when jobs are placed (the reads, marking them
+    /// scheduled, the writes, and BEGIN and COMMIT), whatever the number of jobs.
+    private func decide(epoch: Int64, view taken: inout ClusterView?, in db: PostgresConnection) throws
+        -> (stillLeader: Bool, view: ClusterView?, placed: Int, waiting: Int)
+    {
+        let start = try SchedulerStore.RoundStart(db.pipeline(SchedulerStore.RoundStart.statements))
+        guard start.epoch == epoch else { throw SteppedDown() }
+        let now = Date()
+        var cluster: ClusterView
+        if var cached = taken.take(), cached.epoch == epoch, cached.nodesVersion == start.nodesVersion {
+            cached.release(start.released)
+            cluster = consume cached
+        } else {
+            cluster = try ClusterView.load(epoch: epoch, nodesVersion: start.nodesVersion, in: db)
+        }
+        let gate = try DependencyGate.split(start.pending, holds: start.stopHolds, in: db)
+        try EventRecorder.append(
+            try DependencyGate.record(gate, now: now, producer: SchedulerHandler.workerName, in: db).map { ($0, nil) }, topology: topology,
+            in: db)
+        let pending = gate.eligible
+        guard !pending.isEmpty else { return (true, cluster, 0, gate.waiting.count) }
+        let policy = try policy(now: now, in: db)
+        let started = ContinuousClock.now
+        let result = Scheduler.schedule(
+            cluster: cluster.nodes, running: Array(cluster.running.values), pending: pending.map { $0.job }, policy: policy)
+        let decided = ContinuousClock.now - started
+
+        let jobs = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0.job) })
+        let previous = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0) })
+        let placements = try SchedulerStore.markScheduled(result.placements, now: now, in: db)
+        // A new reason is written at once; a moved position (and the "N jobs ahead" in the
+        // message) at most once per refresh interval: with thousands waiting, every arrival
+        // shifts thousands of positions, and rewriting them each round was most of the
+        // database's work under load (issue 5).
+        let refreshPositions = positionsWrittenAt.withLock { last in
+            guard last.map({ ContinuousClock.now - $0 >= settings.refresh }) ?? true else { return false }
+            last = ContinuousClock.now
+            return true
+        }
+        let changed = result.pending.filter { status in
+            let before = previous[status.jobID]
+            if before?.reasonCode != status.reason.code.rawValue { return true }
+            return refreshPositions && (before?.reasonMessage != status.reason.message || before?.queuePosition != status.queuePosition)
+        }
+        // Written with the events, in one round trip.
+        let writes = [SchedulerStore.allocations(placements, jobs: jobs, epoch: epoch), try SchedulerStore.pendingReasons(changed, now: now)]
+            .compactMap { $0 }
+
+        var events: [(event: EventEnvelope, priority: UInt8?)] = []
+        var bodies: [String?] = []  // one per event: a placement's envelope, encoded once for its outbox row and its nodes' copies
+        var placementCopies: [OutboxMessage] = []
+        for placement in placements {
+            guard let job = jobs[placement.jobID] else { continue }
+            cluster.place(
+                RunningJob(
+                    id: job.id, tenant: job.tenant, priorityClass: job.priorityClass, flavor: job.flavor, perReplica: job.perReplica,
+                    nodes: placement.nodes, startedAt: now, endsBy: now.addingTimeInterval(Double(job.maxRuntimeSeconds))))
+            let scheduled = SchedulingEvents.scheduled(
+                job, placement, attempt: previous[placement.jobID]?.attempt ?? 0, epoch: epoch, producer: SchedulerHandler.workerName)
+            let body = String(decoding: try scheduled.encoded(), as: UTF8.self)
+            events.append((scheduled, UInt8(job.priorityClass.rawValue)))
+            bodies.append(body)
+            placementCopies += try OutboxMessage.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology, body: body)
+        }
+        for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
+            guard let job = jobs[status.jobID] else { continue }
+            events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
+            bodies.append(nil)
+        }
+        try EventRecorder.append(
+            events, bodies: bodies, messages: OutboxMessage.groupedByNode(placementCopies), along: writes, topology: topology, in: db)
+        if !placements.isEmpty {
+            logger.debug(
+                "scheduling round",
+                metadata: [
+                    "placed": "\(placements.count)", "pending": "\(result.pending.count)", "epoch": "\(epoch)",
+                    "decision_ms": "\(decided.components.attoseconds / 1_000_000_000_000_000 + decided.components.seconds * 1000)",
+                ])
+        }
+        return (true, cluster, placements.count, result.pending.count + gate.waiting.count)
     }
 
     /// Tenants, quotas and quota units change rarely: read them at most once per `policyTTL`.

@@ -491,9 +491,10 @@ unix_socket_directories = '$PG_SOCK_DIR'
 max_connections = 200
 shared_buffers = 256MB
 synchronous_commit = on
-# Every job inserts rows under random UUID keys (events, jobs, inbox), so each checkpoint is
-# followed by a full-page image for nearly every index page touched: with the default 1 GB
-# max_wal_size these were ~85% of the WAL under make bench. Fewer checkpoints and compressed
+# Every job inserts rows into a dozen indexes, so each checkpoint is followed by a full-page image
+# for each index page touched (with random UUID keys, nearly every page; event and job ids are now
+# time-ordered, which narrows that): with the default 1 GB max_wal_size these were ~85% of the WAL
+# under make bench. Fewer checkpoints and compressed
 # page images cut that (docs/benchmarks.md); durability is unchanged (fsync at every commit).
 max_wal_size = 4GB
 checkpoint_timeout = 15min

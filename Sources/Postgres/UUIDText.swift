@@ -47,7 +47,7 @@ extension UUID {
                         guard utf8[i] == UInt8(ascii: "-") else { return false }
                         i += 1
                     }
-                    guard let high = Self.nibble(utf8[i]), let low = Self.nibble(utf8[i + 1]) else { return false }
+                    guard let high = HexDigit.value(utf8[i]), let low = HexDigit.value(utf8[i + 1]) else { return false }
                     out[b] = high << 4 | low
                     i += 2
                 }
@@ -57,14 +57,5 @@ extension UUID {
         }
         guard let parsed else { return nil }
         self.init(uuid: parsed)
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

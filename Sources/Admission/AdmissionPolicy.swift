@@ -1,5 +1,6 @@
 import AgentCore
 import Foundation
+import Postgres
 
 /// Everything the admission decision needs to know, read in the decision's transaction.
 public struct AdmissionContext: Sendable {

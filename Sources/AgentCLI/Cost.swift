@@ -81,7 +81,7 @@ struct Cost: ParsableCommand {
                     let figures = [String(row.runs), hours(row.replicaHours), hours(row.gpuHours), hours(row.coreHours), "$" + row.cost.moneyText]
                     table.add(
                         row: by == .job
-                            ? [row.tenant, String(row.key.prefix(8)), row.name ?? "-", row.agent ?? "-", row.flavor ?? "-"] + figures
+                            ? [row.tenant, row.key, row.name ?? "-", row.agent ?? "-", row.flavor ?? "-"] + figures
                             : [row.tenant, row.key] + figures)
                 }
                 print(table.render())

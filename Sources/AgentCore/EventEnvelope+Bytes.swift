@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// The envelope read from and written to bytes through `JSONValue.parse` / `serialized()`, not
 /// Codable: every worker does this for every message, and Codable's generic containers were a

@@ -1,4 +1,5 @@
 import AgentCore
+import Postgres
 
 extension OutboxMessage {
     /// An event once more for each distinct node, through the placements exchange with the node

@@ -13,16 +13,19 @@ public struct PostgresStatement: Sendable {
 
 extension PostgresConnection {
     /// Runs several statements in one round trip (libpq pipeline mode) and returns their results
-    /// in order: what `query` would return for each, called one after another, without waiting
-    /// for each answer before sending the next. On a busy machine each wait is a wake-up of the
-    /// server process and then of ours, milliseconds apiece, so a transaction of many short
-    /// statements spends most of its time waiting (issue 5).
+    /// in order, without waiting for each answer before sending the next. On a busy machine each
+    /// wait is a wake-up of the server process and then of ours, milliseconds apiece, so a
+    /// transaction of many short statements spends most of its time waiting (issue 5).
     ///
-    /// The statements run in order; the first that fails throws its error, and the ones after it
-    /// are not run. Inside a transaction block that aborts the transaction, as a failing `query`
-    /// would; outside one, each statement commits on its own as it runs. Statements are prepared
-    /// and cached as `query` does (the first use of a statement on a connection prepares it
-    /// beforehand, one round trip).
+    /// The statements run in order, each with its own snapshot as under `query`; the first that
+    /// fails throws its error, and the ones after it do not run. Inside a transaction block that
+    /// aborts the transaction, as a failing `query` would. Outside one, the statements form one
+    /// implicit transaction that commits after the last: all of them or none.
+    ///
+    /// Statements are prepared and cached per connection as `query` does; each statement new to the
+    /// connection is prepared before the pipeline is sent (two round trips), so a statement cannot
+    /// depend on a table an earlier one in the same pipeline creates. A connection left in an
+    /// unknown state (lost mid-pipeline) is closed.
     @discardableResult
     public func pipeline(_ statements: [PostgresStatement]) throws -> [PostgresResult] {
         guard statements.count > 1 else { return try statements.map { try query($0.sql, $0.parameters) } }
@@ -45,7 +48,9 @@ extension PostgresConnection {
         }
 
         guard PQenterPipelineMode(connection) == 1 else { throw PostgresError.connection(connection) }
-        defer { PQexitPipelineMode(connection) }
+        // Leaves pipeline mode; a connection that cannot (results left unread after a failure) is
+        // of no further use. Not after close(): the PGconn is gone.
+        defer { if !isBroken, PQexitPipelineMode(connection) == 0 { close() } }
         for (name, texts) in prepared {
             let sent = CStringArray.with(texts) { values in
                 name.withCString { name in PQsendQueryPrepared(connection, name, Int32(values.count), values, nil, nil, 0) }
@@ -61,9 +66,14 @@ extension PostgresConnection {
         var firstError: Error?
         for _ in prepared {
             guard let result = PQgetResult(connection) else { throw PostgresError.connection(connection) }
-            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+            switch PQresultStatus(result) {
+            case PGRES_PIPELINE_ABORTED:
                 PQclear(result)
-            } else {
+            case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                PQclear(result)
+                close()  // mid-COPY: as `query` does, drop the connection
+                throw PostgresError(kind: .usage, message: "COPY is not supported; the connection was closed")
+            default:
                 do {
                     results.append(try consume(result, on: connection))
                 } catch {

@@ -24,7 +24,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private var useCounter: UInt64 = 0
     /// The last error the server reported, so a transaction runner can tell why a transaction
     /// is in the aborted state.
-    var lastServerError: PostgresError?
+    private(set) var lastServerError: PostgresError?
 
     /// Connects with a libpq URI (`postgres://user:pw@host:port/db`) or key=value conninfo, then
     /// sets `TimeZone` to UTC and `DateStyle` to ISO (what the `Date` decoder reads). The client

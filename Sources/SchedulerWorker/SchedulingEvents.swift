@@ -1,5 +1,6 @@
 import AgentCore
 import Foundation
+import Postgres
 import Scheduling
 
 /// `job.scheduled` and `job.pending`: the scheduler's decisions, as events of record.

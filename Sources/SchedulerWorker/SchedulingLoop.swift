@@ -131,7 +131,8 @@ public final class SchedulingLoop: Sendable {
     private struct SteppedDown: Error {}
 
     /// The round's transaction: five round trips when jobs are placed (the reads, marking them
-    /// scheduled, the writes, and BEGIN and COMMIT), whatever the number of jobs.
+    /// scheduled, the writes, and BEGIN and COMMIT), whatever the number of jobs; more only to
+    /// refresh the policy (every `policyTTL`) or for jobs with dependencies or budget holds.
     private func decide(epoch: Int64, view taken: inout ClusterView?, in db: PostgresConnection) throws
         -> (stillLeader: Bool, view: ClusterView?, placed: Int, waiting: Int)
     {

@@ -72,7 +72,7 @@ import Foundation
 /// - `queued`: as `capacity`, for a job that would have fit the capacity free when the round began
 ///   (higher-ranked jobs placed this round took it); the message says
 ///   `higher-ranked jobs took the free capacity this round`.
-/// - `reserved`: `waiting for capacity reserved for job 1f0c9a2b (starts by 2026-11-24T21:55:00.000Z)`.
+/// - `reserved`: `waiting for capacity reserved for job 01a1ee56-5e7b-754d-8416-01ead7953fa8 (starts by 2026-11-24T21:55:00.000Z)`.
 ///   Details: `startsBy`, `ahead`.
 /// - `unknownTenant`: `tenant ghost is not in the scheduling policy`.
 /// Numbers in messages are those at the end of the round.

@@ -168,9 +168,10 @@ extension SchedulingRound {
 
         private func reservedTemplate(_ key: ReasonKey) -> ReasonTemplate {
             let f = key.flavor
-            let prefix = String(round.jobs[blockedHead[f]].id.uuidString.prefix(8)).lowercased()
+            // The whole id: ids are time-ordered (version 7), so a prefix names every job of the same minute.
+            let head = round.jobs[blockedHead[f]].id.uuidString.lowercased()
             return ReasonTemplate(
-                code: .reserved, message: "waiting for capacity reserved for job \(prefix) (starts by \(reservedText[f]!))", saysAhead: false,
+                code: .reserved, message: "waiting for capacity reserved for job \(head) (starts by \(reservedText[f]!))", saysAhead: false,
                 details: ["startsBy": reservedStart[f], "ahead": 0])
         }
 

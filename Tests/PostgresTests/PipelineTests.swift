@@ -24,31 +24,56 @@ import Testing
         }
     }
 
-    @Test("The first failing statement throws its error and the ones after it do not run; the transaction rolls back")
+    @Test("Outside a transaction: the first failing statement throws, the ones after it never run, and the earlier ones roll back")
     func failureStopsThePipeline() throws {
+        let db = try TestDatabase.connect()
+        try TestDatabase.withTable("id int PRIMARY KEY", on: db) { table in
+            try db.execute(script: "CREATE SEQUENCE \(table)_after")
+            defer { try? db.execute(script: "DROP SEQUENCE \(table)_after") }
+            let error = try #require(throws: PostgresError.self) {
+                try db.pipeline([
+                    PostgresStatement("INSERT INTO \(table) VALUES ($1)", [1]),
+                    PostgresStatement("INSERT INTO \(table) VALUES ($1)", [1]),
+                    PostgresStatement("SELECT nextval('\(table)_after')"),  // a sequence is not rolled back: it shows whether this ran
+                ])
+            }
+            #expect(error.sqlState == "23505")
+            #expect(try db.query("SELECT count(*) FROM \(table)")[0].decode(0, as: Int.self) == 0)
+            #expect(try db.query("SELECT is_called FROM \(table)_after")[0].decode(0, as: Bool.self) == false)
+            // The same connection left pipeline mode and works as before.
+            let backend = try db.query("SELECT pg_backend_pid()")[0].decode(0, as: Int.self)
+            let results = try db.pipeline([
+                PostgresStatement("INSERT INTO \(table) VALUES ($1)", [4]), PostgresStatement("SELECT pg_backend_pid()"),
+            ])
+            #expect(try results[1][0].decode(0, as: Int.self) == backend)
+            #expect(try db.query("SELECT count(*) FROM \(table)")[0].decode(0, as: Int.self) == 1)
+        }
+    }
+
+    @Test("Inside a transaction a failure aborts it, and the pooled connection is kept and works")
+    func failureInsideATransaction() throws {
         let pool = try TestDatabase.pool(maxConnections: 1)
         defer { pool.close() }
         let db = try TestDatabase.connect()
         try TestDatabase.withTable("id int PRIMARY KEY", on: db) { table in
+            let backend = try pool.transaction { try $0.query("SELECT pg_backend_pid()")[0].decode(0, as: Int.self) }
             let error = try #require(throws: PostgresError.self) {
                 try pool.transaction { connection in
+                    try connection.query("INSERT INTO \(table) VALUES ($1)", [9])
                     try connection.pipeline([
-                        PostgresStatement("INSERT INTO \(table) VALUES ($1)", [1]),
-                        PostgresStatement("INSERT INTO \(table) VALUES ($1)", [1]),
-                        PostgresStatement("INSERT INTO \(table) VALUES ($1)", [3]),
+                        PostgresStatement("INSERT INTO \(table) VALUES ($1)", [1]), PostgresStatement("INSERT INTO \(table) VALUES ($1)", [1]),
                     ])
                 }
             }
             #expect(error.sqlState == "23505")
             #expect(try db.query("SELECT count(*) FROM \(table)")[0].decode(0, as: Int.self) == 0)
-            // The pooled connection left pipeline mode and works as before.
-            try pool.transaction { connection in
+            let after = try pool.transaction { connection in
                 try connection.pipeline([
-                    PostgresStatement("INSERT INTO \(table) VALUES ($1)", [4]), PostgresStatement("INSERT INTO \(table) VALUES ($1)", [5]),
-                ])
-                try connection.query("INSERT INTO \(table) VALUES ($1)", [6])
+                    PostgresStatement("INSERT INTO \(table) VALUES ($1)", [4]), PostgresStatement("SELECT pg_backend_pid()"),
+                ])[1][0].decode(0, as: Int.self)
             }
-            #expect(try db.query("SELECT array_agg(id ORDER BY id)::text FROM \(table)")[0].decode(0, as: String.self) == "{4,5,6}")
+            #expect(after == backend)
+            #expect(try db.query("SELECT array_agg(id)::text FROM \(table)")[0].decode(0, as: String.self) == "{4}")
         }
     }
 

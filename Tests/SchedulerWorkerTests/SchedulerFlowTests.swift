@@ -94,11 +94,14 @@ struct SchedulerFlowTests {
         let status = try #require(try env.pool.withConnection { try JobPlacementQueries.status(of: job, in: $0) })
         #expect(status.state == "pending")
         #expect(status.reasonCode == "capacity")
-        // A stale epoch decides nothing.
+        // A stale epoch decides nothing, and leaves the releases it read for the leader.
         try nodes.setState(node: ids[0], "ready")
+        try env.pool.withConnection { try $0.query("INSERT INTO sched_released (job_id) VALUES ($1)", [UUID()]) }
         #expect(try loop.roundForTesting(epoch: 40) == false)
         #expect(try env.count("SELECT count(*) FROM allocations") == 0)
+        #expect(try env.count("SELECT count(*) FROM sched_released") == 1)
         #expect(try loop.roundForTesting(epoch: 41))
         #expect(try env.count("SELECT count(*) FROM allocations WHERE job_id = $1", [job]) == 2)
+        #expect(try env.count("SELECT count(*) FROM sched_released") == 0)
     }
 }

@@ -40,7 +40,7 @@ struct BackfillTests {
         #expect(second.reason.message == "needs 8 GPUs of gpu-v100; no node has a free GPU; 1 job ahead in class high")
         let held = try #require(result.status(2))
         #expect(held.reason.code == .reserved)
-        #expect(held.reason.message == "waiting for capacity reserved for job 00000001 (starts by 2027-01-15T09:00:00.000Z)")
+        #expect(held.reason.message == "waiting for capacity reserved for job 00000001-0000-4000-8000-000000000001 (starts by 2027-01-15T09:00:00.000Z)")
         #expect(result.pending.map { Fixture.number($0.jobID) } == [1, 5, 2])
     }
 

@@ -44,7 +44,7 @@ struct ExplanationTests {
             rows == [
                 "1 2 high quota: tenant acme at quota for gpu-v100 (10/12 GPUs used, nominal 12, needs 8); cohort research can lend 12, borrowing limit 0; 0 jobs ahead in class high",
                 "2 3 normal queued: needs 2 × 4 GPUs of gpu-v100 all at once; higher-ranked jobs took the free capacity this round; largest free: 1 node with 2 GPUs free; reserved to start by 2027-01-15T09:00:00.000Z; 0 jobs ahead in class normal",
-                "3 4 normal reserved: waiting for capacity reserved for job 00000003 (starts by 2027-01-15T09:00:00.000Z)",
+                "3 4 normal reserved: waiting for capacity reserved for job 00000003-0000-4000-8000-000000000003 (starts by 2027-01-15T09:00:00.000Z)",
                 "4 5 low noNodes: no ready gpu-t4 nodes",
                 "5 6 batch unknownTenant: tenant ghost is not in the scheduling policy",
             ])

@@ -5,7 +5,7 @@ import Scheduling
 enum Fixture {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    /// Job n's id: `0000000N-0000-4000-8000-00000000000N` in hex, so the 8-character prefix names it.
+    /// Job n's id: `0000000N-0000-4000-8000-00000000000N` in hex.
     static func id(_ n: Int) -> UUID {
         let hex = String(n, radix: 16, uppercase: true)
         let pad8 = String(repeating: "0", count: max(0, 8 - hex.count)) + hex

@@ -4,9 +4,9 @@
 -- fail: admission inserts a job in the transaction that read its tenant, flavor and agent version,
 -- and nothing deletes those (versions are immutable; the workers' roles cannot delete tenants;
 -- nothing deletes flavors). What the keys still guarded is an operator deleting or renaming a
--- registry row by hand; that is refused below, once per such statement instead of per job. (A
--- deletion racing a job's admission is not seen by the check; it is an operator's action, not
--- something the system does.)
+-- registry row by hand; that is refused below, checked per tenant or flavor row deleted or renamed
+-- instead of per job inserted. (A deletion racing a job's admission is not seen by the check; it
+-- is an operator's action, not something the system does.)
 ALTER TABLE jobs
     DROP CONSTRAINT jobs_tenant_fkey,
     DROP CONSTRAINT jobs_flavor_fkey,

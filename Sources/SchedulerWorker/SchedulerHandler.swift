@@ -48,7 +48,7 @@ public struct SchedulerHandler: MessageHandler {
         return RetryRule.category(of: outcome) == nil
     }
 
-    /// A batch costs one insert for its new jobs, one release per finished job, and one wake-up.
+    /// A batch costs one round trip for its new jobs, its ordinary ends and the wake-up.
     public func handleBatch(_ events: [EventEnvelope], context: HandlerContext) throws {
         var admitted: [AdmittedJob] = []
         var finished: [UUID] = []
@@ -150,10 +150,15 @@ public struct SchedulerHandler: MessageHandler {
             }
         }
         guard !admitted.isEmpty || !finished.isEmpty || !settlements.isEmpty || nodesChanged else { return }
-        // Pending jobs first: a job admitted and finished within one batch then ends finished.
-        try SchedulerStore.insertPending(admitted, in: context.db)
+        // One round trip for the common work: new pending jobs first (a job admitted and finished
+        // within one batch then ends finished), the release, and the wake-up (delivered at commit).
         let now = Date()
-        try SchedulerStore.release(finished, outcomes: outcomes, attempts: attempts, now: now, in: context.db)
+        let release = finished.isEmpty ? [] : SchedulerStore.releaseStatements(finished, outcomes: outcomes, attempts: attempts, now: now)
+        let results = try context.db.pipeline(
+            [SchedulerStore.insertPending(admitted)].compactMap { $0 } + release + [SchedulerStore.wakeStatement])
+        if !finished.isEmpty {
+            try SchedulerStore.finishUnknown(finished, outcomes: outcomes, updated: results[results.count - 3], now: now, in: context.db)
+        }
         // One lock order for every replica (job ids ascending), as `release` takes its locks.
         for (ending, tenant) in settlements.sorted(by: { $0.0.jobID.uuidString < $1.0.jobID.uuidString }) {
             switch try AttemptSettlement.settle(ending, tenant: tenant, producer: Self.workerName, now: now, in: context.db) {
@@ -165,6 +170,5 @@ public struct SchedulerHandler: MessageHandler {
                 for copy in try OutboxMessage.placementCopies(of: event, nodes: nodes, topology: context.topology) { try context.send(copy) }
             }
         }
-        try SchedulerStore.wake(context.db)
     }
 }

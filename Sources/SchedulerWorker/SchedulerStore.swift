@@ -9,8 +9,10 @@ enum SchedulerStore {
     static let wakeChannel = "agentmgr_scheduler"
 
     static func wake(_ db: PostgresConnection) throws {
-        try db.query("SELECT pg_notify($1, '')", [wakeChannel])
+        try db.query(wakeStatement.sql, wakeStatement.parameters)
     }
+
+    static let wakeStatement = PostgresStatement("SELECT pg_notify($1, '')", [wakeChannel])
 
     /// A pending job as the scheduler keeps it, with what it last told about it.
     struct PendingRow {
@@ -24,9 +26,10 @@ enum SchedulerStore {
         var attempt = 0
     }
 
-    static func insertPending(_ jobs: [AdmittedJob], in db: PostgresConnection) throws {
-        guard !jobs.isEmpty else { return }
-        try db.query(
+    /// New pending jobs (nil: none).
+    static func insertPending(_ jobs: [AdmittedJob]) -> PostgresStatement? {
+        guard !jobs.isEmpty else { return nil }
+        return PostgresStatement(
             """
             INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, same_zone,
                                     submitted_at, max_runtime_seconds, depends_on, retry, over_budget)
@@ -254,40 +257,63 @@ enum SchedulerStore {
     ) throws -> Int {
         guard !jobIDs.isEmpty else { return 0 }
         let outcomes = outcomes ?? jobIDs.map { _ in "succeeded" }
+        let results = try db.pipeline(releaseStatements(jobIDs, outcomes: outcomes, attempts: attempts, now: now))
+        try finishUnknown(jobIDs, outcomes: outcomes, updated: results[0], now: now, in: db)
+        return Set(try results[1].map { try $0.decode(0, as: UUID.self) }).count
+    }
+
+    /// The two statements of a release, to send in one pipeline: the jobs' rows set finished
+    /// (returns the job ids updated: give them to `finishUnknown`), then their open allocations
+    /// closed (returns a job id per allocation closed).
+    static func releaseStatements(_ jobIDs: [UUID], outcomes: [String], attempts: [Int?]? = nil, now: Date) -> [PostgresStatement] {
         let attempts = (attempts ?? jobIDs.map { _ in nil }).map { $0 ?? -1 }
-        // The jobs' rows first, in id order (one lock order for every replica): this waits for a
-        // round placing one of them to commit, so the next statement sees that round's
-        // allocations (READ COMMITTED: a new snapshot per statement).
-        let known = try db.query(
-            """
-            UPDATE sched_jobs j SET state = 'finished', updated_at = $2, outcome = coalesce(j.outcome, o.outcome)
-            FROM unnest($1::uuid[], $3::text[], $4::int[]) AS o(job_id, outcome, attempt)
-            WHERE j.job_id = o.job_id AND (o.attempt < 0 OR o.attempt >= j.attempt)
-              AND j.job_id IN (SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id FOR UPDATE)
-            RETURNING j.job_id
-            """, [jobIDs, now, outcomes, attempts]
-        ).map { try $0.decode(0, as: UUID.self) }
-        let released = try releaseAllocations(of: known, at: now, in: db)
-        // Jobs not updated are unknown here, or reports of an older attempt (stale): only the
-        // unknown get a tombstone. The common case (every job updated) needs no second look.
-        var unknown: [UUID] = []
-        if Set(known).count < Set(jobIDs).count {
-            let existing = Set(try db.query("SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[])", [jobIDs]).map {
-                try $0.decode(0, as: UUID.self)
-            })
-            unknown = jobIDs.filter { !existing.contains($0) }
-        }
-        if !unknown.isEmpty {
-            try db.query(
+        return [
+            // The jobs' rows first, in id order (one lock order for every replica): this waits
+            // for a round placing one of them to commit, so the next statement sees that round's
+            // allocations (READ COMMITTED: a new snapshot per statement, pipelined or not).
+            PostgresStatement(
                 """
-                INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, submitted_at,
-                                        max_runtime_seconds, state, reason_message, outcome)
-                SELECT id, '', 'normal', '', 0, 1, 1, 1, $2, 1, 'finished', 'finished before it was admitted here', outcome
-                FROM unnest($1::uuid[], $3::text[]) AS u(id, outcome)
-                ON CONFLICT (job_id) DO NOTHING
-                """, [unknown, now, unknown.map { id in outcomes[jobIDs.firstIndex(of: id)!] }])
-        }
-        return Set(released).count
+                UPDATE sched_jobs j SET state = 'finished', updated_at = $2, outcome = coalesce(j.outcome, o.outcome)
+                FROM unnest($1::uuid[], $3::text[], $4::int[]) AS o(job_id, outcome, attempt)
+                WHERE j.job_id = o.job_id AND (o.attempt < 0 OR o.attempt >= j.attempt)
+                  AND j.job_id IN (SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id FOR UPDATE)
+                RETURNING j.job_id
+                """, [jobIDs, now, outcomes, attempts]),
+            // The open allocations of those jobs that are finished now: the ones just set, and
+            // any finished before (whose allocations are closed already). A stale report's job
+            // is not finished (its current attempt runs) and keeps its allocations. By primary
+            // key, with a predicate the partial index of open allocations cannot serve (above).
+            PostgresStatement(
+                """
+                UPDATE allocations a SET released_at = $2
+                FROM sched_jobs j
+                WHERE a.job_id = ANY($1::uuid[]) AND coalesce(a.released_at, 'infinity') = 'infinity'
+                  AND j.job_id = a.job_id AND j.state = 'finished'
+                RETURNING a.job_id
+                """, [jobIDs, now]),
+        ]
+    }
+
+    /// After the release statements: a finished tombstone for each job the scheduler does not
+    /// know (not updated, and no row). Jobs not updated are unknown here, or reports of an older
+    /// attempt (stale): only the unknown get one. The common case (every job updated) needs no
+    /// second look.
+    static func finishUnknown(_ jobIDs: [UUID], outcomes: [String], updated: PostgresResult, now: Date, in db: PostgresConnection) throws {
+        let known = Set(try updated.map { try $0.decode(0, as: UUID.self) })
+        guard known.count < Set(jobIDs).count else { return }
+        let existing = Set(try db.query("SELECT job_id FROM sched_jobs WHERE job_id = ANY($1::uuid[])", [jobIDs]).map {
+            try $0.decode(0, as: UUID.self)
+        })
+        let unknown = jobIDs.filter { !existing.contains($0) }
+        guard !unknown.isEmpty else { return }
+        try db.query(
+            """
+            INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, submitted_at,
+                                    max_runtime_seconds, state, reason_message, outcome)
+            SELECT id, '', 'normal', '', 0, 1, 1, 1, $2, 1, 'finished', 'finished before it was admitted here', outcome
+            FROM unnest($1::uuid[], $3::text[]) AS u(id, outcome)
+            ON CONFLICT (job_id) DO NOTHING
+            """, [unknown, now, unknown.map { id in outcomes[jobIDs.firstIndex(of: id)!] }])
     }
 }
 

@@ -33,17 +33,9 @@ extension PostgresConnection {
         var prepared: [(name: String, texts: [String?])] = []
         prepared.reserveCapacity(statements.count)
         for statement in statements {
-            try Self.rejectNUL(in: statement.sql, what: "SQL text")
-            let texts = statement.parameters.map { $0?.postgresText }
-            for (index, text) in texts.enumerated() {
-                if let text { try Self.rejectNUL(in: text, what: "parameter $\(index + 1)") }
-            }
+            let texts = try Self.texts(of: statement.sql, statement.parameters)
             let cached = try preparedStatement(for: statement.sql, on: connection)
-            guard texts.count == cached.parameterCount else {
-                throw PostgresError(
-                    kind: .usage,
-                    message: "the statement takes \(cached.parameterCount) parameters, \(texts.count) were given")
-            }
+            try cached.check(texts)
             prepared.append((cached.name, texts))
         }
 

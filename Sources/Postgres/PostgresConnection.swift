@@ -15,6 +15,14 @@ public final class PostgresConnection: @unchecked Sendable {
         let name: String
         let parameterCount: Int
         var lastUse: UInt64
+
+        /// Checked here: the server would answer a mismatch with 08P01 (protocol_violation), which
+        /// reads like a connection failure although the connection is fine.
+        func check(_ texts: [String?]) throws {
+            guard texts.count == parameterCount else {
+                throw PostgresError(kind: .usage, message: "the statement takes \(parameterCount) parameters, \(texts.count) were given")
+            }
+        }
     }
 
     private var handle: OpaquePointer?
@@ -99,11 +107,7 @@ public final class PostgresConnection: @unchecked Sendable {
         -> PostgresResult
     {
         let connection = try liveHandle()
-        let texts = parameters.map { $0?.postgresText }
-        try Self.rejectNUL(in: sql, what: "SQL text")
-        for (index, text) in texts.enumerated() {
-            if let text { try Self.rejectNUL(in: text, what: "parameter $\(index + 1)") }
-        }
+        let texts = try Self.texts(of: sql, parameters)
         do {
             return try executePrepared(sql, texts, on: connection)
         } catch let error as PostgresError
@@ -139,14 +143,7 @@ public final class PostgresConnection: @unchecked Sendable {
         throws -> PostgresResult
     {
         let statement = try preparedStatement(for: sql, on: connection)
-        // Checked here: the server would answer a mismatch with 08P01 (protocol_violation), which
-        // reads like a connection failure although the connection is fine.
-        guard texts.count == statement.parameterCount else {
-            throw PostgresError(
-                kind: .usage,
-                message: "the statement takes \(statement.parameterCount) parameters, "
-                    + "\(texts.count) were given")
-        }
+        try statement.check(texts)
         let name = statement.name
         let result = CStringArray.with(texts) { values in
             name.withCString { name in
@@ -272,7 +269,17 @@ public final class PostgresConnection: @unchecked Sendable {
         return handle
     }
 
-    static func rejectNUL(in text: String, what: String) throws {
+    /// The parameters in text format, after checking that neither they nor the SQL hold a NUL.
+    static func texts(of sql: String, _ parameters: [(any PostgresEncodable)?]) throws -> [String?] {
+        try rejectNUL(in: sql, what: "SQL text")
+        let texts = parameters.map { $0?.postgresText }
+        for (index, text) in texts.enumerated() {
+            if let text { try rejectNUL(in: text, what: "parameter $\(index + 1)") }
+        }
+        return texts
+    }
+
+    private static func rejectNUL(in text: String, what: String) throws {
         if text.utf8.contains(0) {
             throw PostgresError(
                 kind: .usage, message: "\(what) contains a NUL character, which PostgreSQL rejects")

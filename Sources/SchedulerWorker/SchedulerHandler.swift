@@ -153,11 +153,12 @@ public struct SchedulerHandler: MessageHandler {
         // One round trip for the common work: new pending jobs first (a job admitted and finished
         // within one batch then ends finished), the release, and the wake-up (delivered at commit).
         let now = Date()
+        let insert = [SchedulerStore.insertPending(admitted)].compactMap { $0 }
         let release = finished.isEmpty ? [] : SchedulerStore.releaseStatements(finished, outcomes: outcomes, attempts: attempts, now: now)
-        let results = try context.db.pipeline(
-            [SchedulerStore.insertPending(admitted)].compactMap { $0 } + release + [SchedulerStore.wakeStatement])
+        let results = try context.db.pipeline(insert + release + [SchedulerStore.wakeStatement])
         if !finished.isEmpty {
-            try SchedulerStore.finishUnknown(finished, outcomes: outcomes, updated: results[results.count - 3], now: now, in: context.db)
+            // The release's first statement: the jobs' rows it set finished.
+            try SchedulerStore.finishUnknown(finished, outcomes: outcomes, updated: results[insert.count], now: now, in: context.db)
         }
         // One lock order for every replica (job ids ascending), as `release` takes its locks.
         for (ending, tenant) in settlements.sorted(by: { $0.0.jobID.uuidString < $1.0.jobID.uuidString }) {

@@ -630,7 +630,7 @@ amqp_url() {
 worker_queue() {
     case "$1" in
     admission) printf '%s' 'agentmgr\.admission\.requests(\.(critical|high|normal|low|batch))?' ;;
-    scheduler) printf '%s' 'agentmgr\.scheduler' ;;
+    scheduler) printf '%s' 'agentmgr\.scheduler(\.admitted)?' ;;  # its admissions come on a queue of their own
     demo-worker) printf '%s' 'agentmgr\.demo-worker' ;;
     node-agent) printf '%s' 'agentmgr\.node-agent\.[^.]+' ;;  # one queue per node: agentmgr.node-agent.<node>
     health-checker) printf '%s' 'agentmgr\.health-checker' ;;
@@ -649,8 +649,8 @@ worker_credentials() {
     pw_amqp="$(cred_ensure "amqp_user.$user")"
     pw_db="$(cred_ensure "db_user.$db_role")"
     # The version changes when the permissions do (2: admission's priority-lane queues; 3: the
-    # placements exchange).
-    if [[ "$(cred_get "provisioned.$worker")" != "3" ]]; then
+    # placements exchange; 4: the scheduler's admissions queue).
+    if [[ "$(cred_get "provisioned.$worker")" != "4" ]]; then
         [[ -n "$(rmq_pid)" ]] || die "RabbitMQ is not running; run 'scripts/services.sh start' first"
         users="$(rmqctl -q list_users --no-table-headers </dev/null)"
         if rmq_user_exists "$user" "$users"; then
@@ -670,7 +670,7 @@ SELECT format(CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$db_role
               '$db_role', '$pw_db') \gexec
 SELECT format('GRANT %I TO %I', '$role', '$db_role') \gexec
 SQL
-        ( umask 077; printf '%s=%s\n' "provisioned.$worker" 3 >>"$CREDS" )
+        ( umask 077; printf '%s=%s\n' "provisioned.$worker" 4 >>"$CREDS" )
         log "credentials for $worker: broker user $user, database role $db_role (member of $role)"
     fi
     printf 'export AGENTMGR_AMQP_URL=amqp://%s:%s@%s:%s/%s\n' "$user" "$pw_amqp" "$RMQ_ADDR" "$RMQ_PORT" "$RMQ_VHOST"

@@ -64,6 +64,17 @@ extension AMQPConnection {
         try checkReply("queue.bind \(queue) to \(exchange) with \(routingKey)")
     }
 
+    /// Removes a binding. Unbinding what is not bound succeeds (the broker treats it as done).
+    public func unbindQueue(_ queue: String, exchange: String, routingKey: String) throws {
+        try ensureChannel()
+        let allocations = CAllocations()
+        defer { withExtendedLifetime(allocations) {} }
+        amqp_queue_unbind(
+            state, channel, allocations.bytes(queue), allocations.bytes(exchange), allocations.bytes(routingKey),
+            amqp_empty_table)
+        try checkReply("queue.unbind \(queue) from \(exchange) with \(routingKey)")
+    }
+
     /// Removes every ready message from a queue; returns how many there were.
     @discardableResult
     public func purgeQueue(_ queue: String) throws -> Int {

@@ -36,10 +36,10 @@ public struct Topology: Sendable, Equatable {
     /// events or requests exchange, and its dead-letter queue.
     public func declare(_ input: InputQueue, on connection: AMQPConnection) throws {
         try declareExchanges(on: connection)
-        let deadLetters = deadLetterQueueName(input.name)
+        let deadLetters = deadLetterQueueName(input.deadLetterKey)
         // Dead letters wait for a person: a plain classic queue whatever the input's type.
         try connection.declareQueue(AMQPQueueSpec(name: deadLetters))
-        try connection.bindQueue(deadLetters, exchange: deadLetterExchange, routingKey: input.name)
+        try connection.bindQueue(deadLetters, exchange: deadLetterExchange, routingKey: input.deadLetterKey)
         let exchange = switch input.source {
         case .events: eventsExchange
         case .requests: requestsExchange
@@ -49,7 +49,7 @@ public struct Topology: Sendable, Equatable {
             var spec = AMQPQueueSpec(name: queue, type: input.type, maxPriority: input.maxPriority)
             if input.type != .stream {
                 spec.deadLetterExchange = deadLetterExchange
-                spec.deadLetterRoutingKey = input.name
+                spec.deadLetterRoutingKey = input.deadLetterKey
             }
             try declareReplacingOutdated(spec, on: connection)
         }
@@ -66,6 +66,9 @@ public struct Topology: Sendable, Equatable {
             }
         }
         if !input.lanes.isEmpty { try retireSingleQueue(input.name, on: connection) }
+        for key in input.retiredBindings where input.lanes.isEmpty {
+            try connection.unbindQueue(input.name, exchange: exchange, routingKey: key)
+        }
     }
 
     /// Declares `spec`. A queue of that name declared with other arguments by an earlier version
@@ -129,10 +132,16 @@ public struct InputQueue: Sendable, Equatable {
     public var lanes: [String]
     /// The lane a message published with the bare binding key lands in.
     public var defaultLane: String?
+    /// The queue whose dead-letter queue takes this one's dead letters, when a worker with several
+    /// input queues keeps one (nil: this queue's own, `<name>.dead`).
+    public var deadLettersOf: String?
+    /// Routing keys an earlier version bound this queue with and this one does not (unbound at
+    /// declaration, so the queue stops taking copies of messages another queue now takes).
+    public var retiredBindings: [String]
 
     public init(
         name: String, bindings: [String], source: Source = .events, type: AMQPQueueType = .classic, maxPriority: UInt8? = nil,
-        lanes: [String] = [], defaultLane: String? = nil
+        lanes: [String] = [], defaultLane: String? = nil, deadLettersOf: String? = nil, retiredBindings: [String] = []
     ) {
         self.name = name
         self.source = source
@@ -141,7 +150,13 @@ public struct InputQueue: Sendable, Equatable {
         self.maxPriority = maxPriority
         self.lanes = lanes
         self.defaultLane = defaultLane
+        self.deadLettersOf = deadLettersOf
+        self.retiredBindings = retiredBindings
     }
+
+    /// The routing key of this queue's dead letters on the dead-letter exchange, and the name its
+    /// dead-letter queue is named after.
+    public var deadLetterKey: String { deadLettersOf ?? name }
 
     public func laneQueueName(_ lane: String) -> String { "\(name).\(lane)" }
 

@@ -327,7 +327,7 @@ final class ConsumerSession<Handler: MessageHandler> {
         properties.headers["x-agentmgr-original-routing-key"] = .string(delivery.routingKey)
         properties.headers["x-agentmgr-dead-lettered-at"] = .string(ISO8601.string(from: Date()))
         let message = AMQPOutgoingMessage(
-            exchange: loop.topology.deadLetterExchange, routingKey: loop.settings.queue.name, properties: properties,
+            exchange: loop.topology.deadLetterExchange, routingKey: loop.settings.queue.deadLetterKey, properties: properties,
             body: delivery.body)
         do {
             try publisher().publish(message)

@@ -14,23 +14,40 @@ public enum WorkerApp {
         prepare: (PostgresPool, Logger) throws -> Void = { _, _ in },
         background: (PostgresPool, Logger) -> [BackgroundTask] = { _, _ in [] }
     ) async throws {
+        try await run(
+            name: name, queues: [queue], handler: handler, consumers: consumers, config: config, metrics: metrics, prepare: prepare,
+            background: background)
+    }
+
+    /// A worker with several input queues: `consumers` consumer threads on each, so a queue of
+    /// urgent messages is never held up behind a batch from another (the scheduler's admissions).
+    public static func run<Handler: MessageHandler>(
+        name: String, queues: [InputQueue], handler: Handler, consumers: Int = 1, config: AgentConfig? = nil,
+        metrics: ConsumerMetrics = ConsumerMetrics(),
+        prepare: (PostgresPool, Logger) throws -> Void = { _, _ in },
+        background: (PostgresPool, Logger) -> [BackgroundTask] = { _, _ in [] }
+    ) async throws {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         var logger = Logger(label: name)
         let config = try config ?? AgentConfig.load()
         let amqpURL = try AMQPURL(parsing: config.amqpURL)
-        let pool = PostgresPool(url: config.databaseURL, maxConnections: config.databasePoolSize + consumers, applicationName: name)
+        let consumerCount = consumers * queues.count
+        let pool = PostgresPool(url: config.databaseURL, maxConnections: config.databasePoolSize + consumerCount, applicationName: name)
         logger[metadataKey: "agentmgr.worker"] = .string(name)
-        logger.info("starting", metadata: ["amqp": "\(amqpURL.redacted)", "consumers": "\(consumers)"])
+        logger.info("starting", metadata: ["amqp": "\(amqpURL.redacted)", "consumers": "\(consumerCount)"])
 
         try migrateWhenReachable(pool, logger: logger)
         try prepare(pool, logger)
 
         let topology = Topology(prefix: config.topologyPrefix)
-        let settings = ConsumerLoop<Handler>.Settings(
-            consumerName: name, queue: queue, prefetch: config.prefetch, batchSize: config.batchSize,
-            maxAttempts: config.maxAttempts)
-        let loops = (0..<consumers).map { _ in
-            ConsumerLoop(settings: settings, handler: handler, amqpURL: amqpURL, pool: pool, topology: topology, metrics: metrics, logger: logger)
+        let loops = queues.flatMap { queue in
+            let settings = ConsumerLoop<Handler>.Settings(
+                consumerName: name, queue: queue, prefetch: config.prefetch, batchSize: config.batchSize,
+                maxAttempts: config.maxAttempts)
+            return (0..<consumers).map { _ in
+                ConsumerLoop(
+                    settings: settings, handler: handler, amqpURL: amqpURL, pool: pool, topology: topology, metrics: metrics, logger: logger)
+            }
         }
         let relay = OutboxRelay(amqpURL: amqpURL, databaseURL: config.databaseURL, pool: pool, metrics: metrics, logger: logger)
         var tasks = background(pool, logger)
@@ -39,7 +56,7 @@ public enum WorkerApp {
             let server = MetricsServer(
                 address: config.metricsAddress, port: config.metricsPort, logger: logger,
                 metrics: { metrics.prometheusText(worker: name) }, healthy: { metrics.isAlive() })
-            let sampler = MetricsSampler(amqpURL: amqpURL, queues: queue.queueNames, pool: pool, metrics: metrics, logger: logger)
+            let sampler = MetricsSampler(amqpURL: amqpURL, queues: queues.flatMap(\.queueNames), pool: pool, metrics: metrics, logger: logger)
             tasks += [BackgroundTask(name: "metrics") { server.run(until: $0) }, BackgroundTask(name: "sampler") { sampler.run(until: $0) }]
         }
         let service = WorkerService(name: name, loops: loops, relay: relay, background: tasks, logger: logger)

@@ -11,7 +11,7 @@ let metrics = ConsumerMetrics()
 let schedulerMetrics = SchedulerMetrics()
 metrics.addExposition { schedulerMetrics.prometheusText(worker: SchedulerHandler.workerName) }
 try await WorkerApp.run(
-    name: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(topology), handler: SchedulerHandler(), config: config,
+    name: SchedulerHandler.workerName, queues: SchedulerHandler.inputQueues(topology), handler: SchedulerHandler(), config: config,
     metrics: metrics,
     background: { pool, logger in
         [

@@ -25,9 +25,11 @@ struct RunLifecycleTests {
         init(world: AdmissionWorld, nodes: [String], agentEnvironment: [String: [String: String]] = [:]) throws {
             self.world = world
             let env = world.env
-            env.track(queue: SchedulerHandler.inputQueue(env.topology).name)
             let declaring = try AMQPConnection(url: env.amqpURL)
-            try env.topology.declare(SchedulerHandler.inputQueue(env.topology), on: declaring)
+            for queue in SchedulerHandler.inputQueues(env.topology) {
+                env.track(queue: queue.name)
+                try env.topology.declare(queue, on: declaring)
+            }
             for node in nodes {
                 let queue = PlacementHandler.inputQueue(env.topology, nodeID: node)
                 env.track(queue: queue.name)
@@ -37,13 +39,15 @@ struct RunLifecycleTests {
             declaring.close()
             let logger = Logger(label: "tests")
             loops.append(world.startAdmission())
-            let consumer = ConsumerLoop(
-                settings: .init(consumerName: SchedulerHandler.workerName, queue: SchedulerHandler.inputQueue(env.topology)),
-                handler: SchedulerHandler(), amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: logger)
+            let consumers = SchedulerHandler.inputQueues(env.topology).map { queue in
+                ConsumerLoop(
+                    settings: .init(consumerName: SchedulerHandler.workerName, queue: queue),
+                    handler: SchedulerHandler(), amqpURL: env.amqpURL, pool: env.pool, topology: env.topology, logger: logger)
+            }
             let deciding = SchedulingLoop(
                 settings: .init(identity: "test-scheduler", refresh: .seconds(1)), databaseURL: env.databaseURL, pool: env.pool,
                 topology: env.topology, logger: logger)
-            loops.append(BackgroundLoop { consumer.run(until: $0) })
+            for consumer in consumers { loops.append(BackgroundLoop { consumer.run(until: $0) }) }
             loops.append(BackgroundLoop { deciding.run(until: $0) })
             let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("node-agent-\(UUID())").path
             for node in nodes {

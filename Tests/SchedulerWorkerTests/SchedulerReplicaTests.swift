@@ -35,7 +35,7 @@ struct SchedulerReplicaTests {
             try nodes.add(pool: pool.name, flavor: pool.flavor, count: pool.nodes,
                           shape: .init(gpus: pool.gpus, cpu: pool.cpu, memoryGiB: pool.memoryGiB), zones: 3)
         }
-        env.track(queue: SchedulerHandler.inputQueue(env.topology).name)
+        for queue in SchedulerHandler.inputQueues(env.topology) { env.track(queue: queue.name) }
         let environment = env.processEnvironment()
         var replicas = try (0..<3).map { _ in try WorkerProcess(executable: "scheduler", environment: environment) }
         defer { for replica in replicas { _ = replica.terminate() } }

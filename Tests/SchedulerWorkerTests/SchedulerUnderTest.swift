@@ -13,20 +13,25 @@ final class SchedulerUnderTest {
     private var loops: [BackgroundLoop] = []
 
     init(_ env: RuntimeTestEnvironment) throws {
-        let queue = SchedulerHandler.inputQueue(env.topology)
-        env.track(queue: queue.name)
+        let queues = SchedulerHandler.inputQueues(env.topology)
         let declaring = try AMQPConnection(url: env.amqpURL)
-        try env.topology.declare(queue, on: declaring)
+        for queue in queues {
+            env.track(queue: queue.name)
+            try env.topology.declare(queue, on: declaring)
+        }
         declaring.close()
         let logger = Logger(label: "scheduler")
-        let consumer = ConsumerLoop(
-            settings: .init(consumerName: SchedulerHandler.workerName, queue: queue), handler: SchedulerHandler(), amqpURL: env.amqpURL,
-            pool: env.pool, topology: env.topology, logger: logger)
+        let consumers = queues.map { queue in
+            ConsumerLoop(
+                settings: .init(consumerName: SchedulerHandler.workerName, queue: queue), handler: SchedulerHandler(), amqpURL: env.amqpURL,
+                pool: env.pool, topology: env.topology, logger: logger)
+        }
         let deciding = SchedulingLoop(
             settings: .init(identity: "test-scheduler", refresh: .seconds(1)), databaseURL: env.databaseURL, pool: env.pool,
             topology: env.topology, logger: logger, metrics: metrics)
         let relay = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: env.pool, logger: logger)
-        loops = [BackgroundLoop { consumer.run(until: $0) }, BackgroundLoop { deciding.run(until: $0) }, BackgroundLoop { relay.run(until: $0) }]
+        loops = consumers.map { consumer in BackgroundLoop { consumer.run(until: $0) } }
+            + [BackgroundLoop { deciding.run(until: $0) }, BackgroundLoop { relay.run(until: $0) }]
     }
 
     func stop() {

@@ -194,7 +194,10 @@ public enum AdmissionPolicy {
         _ cost: Decimal, _ spec: JobSpec, _ resources: Resources, _ flavor: Flavor, _ tenant: TenantRecord,
         _ context: AdmissionContext, _ reasons: inout [Rejection]
     ) {
-        let basis = "\(spec.replicas) × \(flavor.units(of: resources)) \(flavor.unitName)(s) × \(formatHours(spec.maxRuntimeSeconds)) max runtime at $\(flavor.pricePerUnitHour.moneyText)/\(flavor.unitName)-hour"
+        // Only a rejection shows it: built then, not for every job admitted.
+        var basis: String {
+            "\(spec.replicas) × \(flavor.units(of: resources)) \(flavor.unitName)(s) × \(formatHours(spec.maxRuntimeSeconds)) max runtime at $\(flavor.pricePerUnitHour.moneyText)/\(flavor.unitName)-hour"
+        }
         for (budget, committed, scope, span) in [
             (tenant.monthlyBudget, context.reservedThisMonth, "monthly", "this month"), (tenant.totalBudget, context.reservedTotal, "total", "in total"),
         ] {

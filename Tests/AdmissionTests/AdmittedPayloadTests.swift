@@ -29,4 +29,16 @@ struct AdmittedPayloadTests {
         let payload = JobAdmittedPayload(job, request: request)
         #expect(try payload.jsonValue() == JSONValue(encoding: payload))
     }
+
+    @Test("A job's retry policy and labels are stored as the JSON the Encodable conformance writes")
+    func storedJSONColumns() throws {
+        func parsed(_ text: String) throws -> JSONValue { try JSONValue.parse(Data(text.utf8)) }
+        for retry in [RetryPolicy(), RetryPolicy(maxAttempts: 5, backoffSeconds: 120, retryOn: [.exitNonzero], stallTimeoutSeconds: 600)] {
+            #expect(try parsed(AdmissionStore.retryText(retry)) == parsed(AdmissionStore.jsonText(retry)))
+        }
+        #expect(try parsed(AdmissionStore.retryText(RetryPolicy())) != parsed(AdmissionStore.jsonText(RetryPolicy(maxAttempts: 4))))
+        for labels in [[:], ["team": "vision", "example.com/cost-center": "r-42", "quote": "a \"b\"\n"]] {
+            #expect(try parsed(AdmissionStore.labelsText(labels)) == parsed(AdmissionStore.jsonText(labels)))
+        }
+    }
 }

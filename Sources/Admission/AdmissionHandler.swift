@@ -61,23 +61,26 @@ public final class AdmissionHandler: MessageHandler {
         try handleBatch([request], context: context)
     }
 
-    /// Decides a batch in a fixed number of statements: lock the keys, read earlier decisions,
-    /// lock and read the tenants, read agent versions and dependencies, decide each request in
-    /// order in memory (later requests see what earlier ones reserved), write the decisions.
+    /// Decides a batch in three round trips whatever its size: lock the keys and read earlier
+    /// decisions; lock and read the tenants, read agent versions and dependencies; decide each
+    /// request in order in memory (later requests see what earlier ones reserved); write the
+    /// decisions. (The runtime's outbox write and COMMIT follow.)
     public func handleBatch(_ requests: [AdmissionRequest], context: HandlerContext) throws {
         let db = context.db
         let now = Date()
         let keys = requests.map { AdmissionStore.TenantKey(tenant: $0.spec.tenant, key: $0.idempotencyKey) }
-        try AdmissionStore.lockKeys(keys, in: db)
-        var decided = try AdmissionStore.existingDecisions(keys, in: db)
+        var decided = try AdmissionStore.lockAndReadDecisions(keys, in: db)
         let undecided = requests.indices.filter { decided[keys[$0]] == nil }.map { requests[$0] }
-        var tenants = try AdmissionStore.tenants(Set(undecided.map(\.spec.tenant)), now: now, in: db)
-        let agents = Set(undecided.filter { tenants[$0.spec.tenant] != nil }.map { AdmissionStore.TenantKey(tenant: $0.spec.tenant, key: $0.spec.agent) })
-        let versions = try AdmissionStore.versions(agents, in: db)
-        let defaults = try AdmissionStore.defaultVersions(Set(agents.filter { key in
-            undecided.contains { $0.spec.tenant == key.tenant && $0.spec.agent == key.key && $0.spec.agentVersion.isEmpty }
-        }), in: db)
-        var dependencies = try AdmissionStore.dependencies(Set(undecided.flatMap(\.spec.dependsOn)), in: db)
+        // The rest of what the decisions read, in one more round trip (versions of an unknown
+        // tenant's agents are read too, and found to be none).
+        let read = try AdmissionStore.context(
+            tenants: Set(undecided.map { $0.spec.tenant }),
+            agents: Set(undecided.map { AdmissionStore.TenantKey(tenant: $0.spec.tenant, key: $0.spec.agent) }),
+            defaultsOf: Set(undecided.filter { $0.spec.agentVersion.isEmpty }.map { AdmissionStore.TenantKey(tenant: $0.spec.tenant, key: $0.spec.agent) }),
+            dependencies: Set(undecided.flatMap { $0.spec.dependsOn }), now: now, in: db)
+        var tenants = read.tenants
+        let (versions, defaults) = (read.versions, read.defaults)
+        var dependencies = read.dependencies
         let catalog = try catalog(db)
 
         var decisions = AdmissionStore.Decisions()

@@ -23,10 +23,18 @@ enum AdmissionStore {
         var reservedTotal: Decimal
     }
 
+    /// A batch's first round trip: its keys locked, then the decisions already made for any of them
+    /// (a repeated request gets the first one). Pipelined, the read still runs after the lock is
+    /// held: the server runs a pipeline's statements one after another, each with a new snapshot.
+    static func lockAndReadDecisions(_ keys: [TenantKey], in db: PostgresConnection) throws -> [TenantKey: AdmissionReply] {
+        let results = try db.pipeline([lockKeysStatement(keys), existingDecisionsStatement(keys)])
+        return try decisions(results[1])
+    }
+
     /// Serializes decisions on these keys across replicas until commit. Locks are taken in hash
     /// order, so two replicas with overlapping batches cannot deadlock on them.
-    static func lockKeys(_ keys: [TenantKey], in db: PostgresConnection) throws {
-        try db.query(
+    static func lockKeysStatement(_ keys: [TenantKey]) -> PostgresStatement {
+        PostgresStatement(
             """
             SELECT pg_advisory_xact_lock(h) FROM (
                 SELECT DISTINCT hashtextextended(t || '/' || k, 7) AS h FROM unnest($1::text[], $2::text[]) AS u(t, k) ORDER BY 1
@@ -34,14 +42,16 @@ enum AdmissionStore {
             """, [keys.map { $0.tenant }, keys.map { $0.key }])
     }
 
-    /// Decisions already made for any of these keys (a repeated request gets the first one).
-    static func existingDecisions(_ keys: [TenantKey], in db: PostgresConnection) throws -> [TenantKey: AdmissionReply] {
-        let rows = try db.query(
+    static func existingDecisionsStatement(_ keys: [TenantKey]) -> PostgresStatement {
+        PostgresStatement(
             """
             SELECT a.tenant, a.idempotency_key, a.decision, a.job_id::text, a.priority_class, a.projected_cost, a.reasons::text,
                    a.decided_at
             FROM admission_requests a JOIN unnest($1::text[], $2::text[]) AS u(t, k) ON a.tenant = u.t AND a.idempotency_key = u.k
             """, [keys.map { $0.tenant }, keys.map { $0.key }])
+    }
+
+    static func decisions(_ rows: PostgresResult) throws -> [TenantKey: AdmissionReply] {
         var decisions: [TenantKey: AdmissionReply] = [:]
         for row in rows {
             let key = TenantKey(tenant: try row.decode(0), key: try row.decode(1))
@@ -56,16 +66,74 @@ enum AdmissionStore {
         return decisions
     }
 
-    /// The tenants (locked until commit, so concurrent decisions on one tenant's budget
-    /// serialize), with their quotas, their cohorts' quotas and their reserved spend.
-    static func tenants(_ names: Set<String>, now: Date, in db: PostgresConnection) throws -> [String: TenantState] {
-        guard !names.isEmpty else { return [:] }
-        let names = names.sorted()  // one lock order on every replica
-        // Lock first, read after, in separate statements: under READ COMMITTED a statement's
-        // snapshot predates the lock wait, so reading spend in the locking statement could miss
-        // what the replica that held the lock just reserved.
-        try db.query("SELECT 1 FROM tenants WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE", [names])
-        let rows = try db.query(
+    /// What deciding a batch's new requests reads, beyond the catalog.
+    struct BatchContext {
+        var tenants: [String: TenantState] = [:]
+        /// Every version of each (tenant, agent), in registration order.
+        var versions: [TenantKey: [AgentVersionRecord]] = [:]
+        /// The default versions set for agents (`agentctl agents rollback`); absent: none set.
+        var defaults: [TenantKey: String] = [:]
+        /// Of the job ids named as dependencies, those that exist, with their tenant.
+        var dependencies: [UUID: String] = [:]
+    }
+
+    /// A batch's second round trip: the tenants locked (in name order, one lock order on every
+    /// replica, so concurrent decisions on one tenant's budget serialize) and then read; the
+    /// versions of `agents`, the defaults of `defaultsOf`, and the jobs `dependencies` names.
+    /// The tenants are locked and read in separate statements: under READ COMMITTED a statement's
+    /// snapshot predates its lock wait, so reading spend in the locking statement could miss what
+    /// the replica that held the lock just reserved.
+    static func context(
+        tenants names: Set<String>, agents: Set<TenantKey>, defaultsOf: Set<TenantKey>, dependencies ids: Set<UUID>, now: Date,
+        in db: PostgresConnection
+    ) throws -> BatchContext {
+        var statements: [PostgresStatement] = []
+        func add(_ statement: PostgresStatement, when wanted: Bool) -> Int? {
+            guard wanted else { return nil }
+            statements.append(statement)
+            return statements.count - 1
+        }
+        let names = names.sorted()
+        _ = add(PostgresStatement("SELECT 1 FROM tenants WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE", [names]), when: !names.isEmpty)
+        let tenantRows = add(tenantsStatement(names, now: now), when: !names.isEmpty)
+        let agents = Array(agents)
+        let versionRows = add(RegistryStore.versionsStatement(of: agents.map { ($0.tenant, $0.key) }), when: !agents.isEmpty)
+        let defaultsOf = Array(defaultsOf)
+        let defaultRows = add(
+            PostgresStatement(
+                """
+                SELECT a.tenant, a.name, a.default_version FROM agents a
+                JOIN unnest($1::text[], $2::text[]) AS u(t, n) ON a.tenant = u.t AND a.name = u.n
+                WHERE a.default_version IS NOT NULL
+                """, [defaultsOf.map { $0.tenant }, defaultsOf.map { $0.key }]), when: !defaultsOf.isEmpty)
+        let dependencyRows = add(
+            PostgresStatement("SELECT id, tenant FROM jobs WHERE id = ANY($1::uuid[])", [Array(ids)]), when: !ids.isEmpty)
+        guard !statements.isEmpty else { return BatchContext() }
+
+        let results = try db.pipeline(statements)
+        var context = BatchContext()
+        if let tenantRows { context.tenants = try tenants(results[tenantRows]) }
+        if let versionRows {
+            for record in try RegistryStore.versionRecords(results[versionRows]) {
+                context.versions[TenantKey(tenant: record.tenant, key: record.agent), default: []].append(record)
+            }
+        }
+        if let defaultRows {
+            for row in results[defaultRows] {
+                context.defaults[TenantKey(tenant: try row.decode(0), key: try row.decode(1))] = try row.decode(2, as: String.self)
+            }
+        }
+        if let dependencyRows {
+            for row in results[dependencyRows] {
+                context.dependencies[try row.decode(0, as: UUID.self)] = try row.decode(1, as: String.self)
+            }
+        }
+        return context
+    }
+
+    /// The tenants with their quotas, their cohorts' quotas and their reserved spend.
+    static func tenantsStatement(_ names: [String], now: Date) -> PostgresStatement {
+        PostgresStatement(
             """
             SELECT t.name, t.weight, t.cohort, t.monthly_budget, t.total_budget, t.active,
                    coalesce((SELECT json_object_agg(q.flavor, json_build_object('nominal', q.nominal,
@@ -84,6 +152,9 @@ enum AdmissionStore {
                      + coalesce((SELECT metered - released FROM cost_spend WHERE tenant = t.name AND period = 'total'), 0)
             FROM tenants t WHERE t.name = ANY($1::text[])
             """, [names, budgetPeriod(now)])
+    }
+
+    static func tenants(_ rows: PostgresResult) throws -> [String: TenantState] {
         var tenants: [String: TenantState] = [:]
         for row in rows {
             let record = TenantRecord(
@@ -99,71 +170,38 @@ enum AdmissionStore {
         return tenants
     }
 
-    /// Every version of each (tenant, agent), in registration order.
-    static func versions(_ agents: Set<TenantKey>, in db: PostgresConnection) throws -> [TenantKey: [AgentVersionRecord]] {
-        guard !agents.isEmpty else { return [:] }
-        let agents = Array(agents)
-        var versions: [TenantKey: [AgentVersionRecord]] = [:]
-        for record in try RegistryStore.versions(of: agents.map { ($0.tenant, $0.key) }, in: db) {
-            versions[TenantKey(tenant: record.tenant, key: record.agent), default: []].append(record)
-        }
-        return versions
-    }
-
-    /// The default versions set for these agents (`agentctl agents rollback`); absent: none set.
-    static func defaultVersions(_ agents: Set<TenantKey>, in db: PostgresConnection) throws -> [TenantKey: String] {
-        guard !agents.isEmpty else { return [:] }
-        let agents = Array(agents)
-        var defaults: [TenantKey: String] = [:]
-        for row in try db.query(
-            """
-            SELECT a.tenant, a.name, a.default_version FROM agents a
-            JOIN unnest($1::text[], $2::text[]) AS u(t, n) ON a.tenant = u.t AND a.name = u.n
-            WHERE a.default_version IS NOT NULL
-            """, [agents.map { $0.tenant }, agents.map { $0.key }])
-        {
-            defaults[TenantKey(tenant: try row.decode(0), key: try row.decode(1))] = try row.decode(2, as: String.self)
-        }
-        return defaults
-    }
-
-    /// Of these job ids, those that exist, with their tenant.
-    static func dependencies(_ ids: Set<UUID>, in db: PostgresConnection) throws -> [UUID: String] {
-        guard !ids.isEmpty else { return [:] }
-        var found: [UUID: String] = [:]
-        for row in try db.query("SELECT id, tenant FROM jobs WHERE id = ANY($1::uuid[])", [Array(ids)]) {
-            found[try row.decode(0, as: UUID.self)] = try row.decode(1, as: String.self)
-        }
-        return found
-    }
-
-    /// A batch's decisions, written in three statements.
+    /// A batch's decisions, written in one round trip (at most four statements, whatever the
+    /// batch's size).
     struct Decisions {
         var admitted: [(job: AdmittedJob, key: String, submittedAt: Date)] = []
         var rejected: [(key: TenantKey, priorityClass: PriorityClass?, reasons: [Rejection])] = []
     }
 
     static func record(_ decisions: Decisions, now: Date, in db: PostgresConnection) throws {
-        if !decisions.admitted.isEmpty { try recordAdmitted(decisions.admitted, now: now, in: db) }
-        guard !decisions.rejected.isEmpty else { return }
-        try db.query(
-            """
-            INSERT INTO admission_requests (idempotency_key, tenant, decision, priority_class, reasons, decided_at)
-            SELECT k, t, 'rejected', c, r::jsonb, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(k, t, c, r)
-            """,
-            [
-                decisions.rejected.map { $0.key.key }, decisions.rejected.map { $0.key.tenant },
-                PostgresNullableArray(decisions.rejected.map { $0.priorityClass?.rawValue }),
-                try decisions.rejected.map { try jsonText($0.reasons) }, now,
-            ])
+        var statements = decisions.admitted.isEmpty ? [] : try admittedStatements(decisions.admitted, now: now)
+        if !decisions.rejected.isEmpty {
+            statements.append(
+                PostgresStatement(
+                    """
+                    INSERT INTO admission_requests (idempotency_key, tenant, decision, priority_class, reasons, decided_at)
+                    SELECT k, t, 'rejected', c, r::jsonb, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(k, t, c, r)
+                    """,
+                    [
+                        decisions.rejected.map { $0.key.key }, decisions.rejected.map { $0.key.tenant },
+                        PostgresNullableArray(decisions.rejected.map { $0.priorityClass?.rawValue }),
+                        try decisions.rejected.map { try jsonText($0.reasons) }, now,
+                    ]))
+        }
+        try db.pipeline(statements)
     }
 
-    private static func recordAdmitted(_ admitted: [(job: AdmittedJob, key: String, submittedAt: Date)], now: Date, in db: PostgresConnection)
-        throws
+    /// The jobs, the tenants' reserved spend, and the admitted requests' decisions.
+    private static func admittedStatements(_ admitted: [(job: AdmittedJob, key: String, submittedAt: Date)], now: Date) throws
+        -> [PostgresStatement]
     {
         let jobs = admitted.map { $0.job }
         let specs = jobs.map { $0.spec }
-        try db.query(
+        let insertJobs = PostgresStatement(
             """
             INSERT INTO jobs (id, tenant, agent, agent_version, name, priority_class, replicas, flavor, gpus, cpu,
                               memory_gib, max_runtime_seconds, checkpoint_interval_seconds, retry, curriculum,
@@ -189,19 +227,20 @@ enum AdmissionStore {
         var spend: [String: Decimal] = [:]
         for job in jobs { spend[job.spec.tenant, default: 0] += job.projectedCost }
         let tenants = spend.keys.sorted()
-        try db.query(
+        let reserve = PostgresStatement(
             """
             INSERT INTO tenant_spend (tenant, period, reserved)
             SELECT t, p, r FROM unnest($1::text[], $2::numeric[]) AS u(t, r), unnest(ARRAY[$3::text, 'total']) AS periods(p)
             ON CONFLICT (tenant, period) DO UPDATE SET reserved = tenant_spend.reserved + EXCLUDED.reserved
             """, [tenants, tenants.map { spend[$0]! }, budgetPeriod(now)])
-        try db.query(
+        let decide = PostgresStatement(
             """
             INSERT INTO admission_requests (idempotency_key, tenant, decision, job_id, priority_class, projected_cost, decided_at)
             SELECT k, t, 'admitted', j, c, p, $6 FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::numeric[])
                 AS u(k, t, j, c, p)
             """,
             [admitted.map { $0.key }, specs.map { $0.tenant }, jobs.map { $0.id }, specs.map { $0.priorityClass.rawValue }, jobs.map { $0.projectedCost }, now])
+        return [insertJobs, reserve, decide]
     }
 
     /// `2026-11`: budgets reset each calendar month (UTC). The cost accountant releases a job's

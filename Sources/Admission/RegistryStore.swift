@@ -10,15 +10,24 @@ enum RegistryStore {
 
     /// Every version of each (tenant, agent) pair, in registration order, in one statement.
     static func versions(of agents: [(tenant: String, agent: String)], in db: PostgresConnection) throws -> [AgentVersionRecord] {
-        try db.query(
+        let statement = versionsStatement(of: agents)
+        return try versionRecords(db.query(statement.sql, statement.parameters))
+    }
+
+    /// Every version of these agents, in registration order (decode with `versionRecords`).
+    static func versionsStatement(of agents: [(tenant: String, agent: String)]) -> PostgresStatement {
+        PostgresStatement(
             """
             SELECT v.tenant, v.agent, v.version, v.image, v.command, v.framework, v.default_flavor, v.default_gpus,
                    v.default_cpu, v.default_memory_gib, v.checkpoints, v.deprecated, v.created_by, v.created_at
             FROM agent_versions v JOIN (SELECT DISTINCT t, a FROM unnest($1::text[], $2::text[]) AS u(t, a)) u
                  ON v.tenant = u.t AND v.agent = u.a
             ORDER BY v.seq
-            """, [agents.map(\.tenant), agents.map(\.agent)]
-        ).map { row in
+            """, [agents.map { $0.tenant }, agents.map { $0.agent }])
+    }
+
+    static func versionRecords(_ result: PostgresResult) throws -> [AgentVersionRecord] {
+        try result.map { row in
             AgentVersionRecord(
                 tenant: try row.decode(0), agent: try row.decode(1), version: try row.decode(2),
                 image: try row.decodeIfPresent(3, as: String.self), command: try row.decodeIfPresent(4, as: String.self),

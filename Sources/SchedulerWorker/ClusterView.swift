@@ -13,6 +13,8 @@ struct ClusterView: Sendable {
     private(set) var nodes: [SchedulingNode]
     private let nodeIndex: [String: Int]
     private(set) var running: [UUID: RunningJob]
+    /// The nodes as a round takes them (indexes by free capacity), kept current with `nodes`.
+    private(set) var prepared: PreparedCluster
 
     init(epoch: Int64, nodesVersion: Int64, nodes: [SchedulingNode], running: [RunningJob]) {
         self.epoch = epoch
@@ -20,6 +22,7 @@ struct ClusterView: Sendable {
         self.nodes = nodes
         nodeIndex = Dictionary(nodes.indices.map { (nodes[$0].id, $0) }, uniquingKeysWith: { first, _ in first })
         self.running = Dictionary(running.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        prepared = PreparedCluster(nodes)
     }
 
     /// Everything from the database: nodes with their open allocations, and running jobs.
@@ -36,6 +39,7 @@ struct ClusterView: Sendable {
             for node in job.nodes {
                 guard let index = nodeIndex[node] else { continue }
                 nodes[index].allocated = nodes[index].allocated - job.perReplica
+                prepared.setFree(node, to: nodes[index].free)
             }
         }
     }
@@ -47,6 +51,7 @@ struct ClusterView: Sendable {
         for node in job.nodes {
             guard let index = nodeIndex[node] else { continue }
             nodes[index].allocated = nodes[index].allocated + job.perReplica
+            prepared.setFree(node, to: nodes[index].free)
         }
         running[job.id] = job
     }

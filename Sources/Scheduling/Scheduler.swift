@@ -87,4 +87,12 @@ public enum Scheduler {
         var round = SchedulingRound(cluster: nodes, running: running, pending: pending, policy: policy)
         return round.finish()
     }
+
+    /// The same decision over a cluster prepared earlier and kept current (``PreparedCluster``).
+    public static func schedule(
+        prepared cluster: PreparedCluster, running: [RunningJob], pending: [PendingJob], policy: SchedulingPolicy
+    ) -> SchedulingResult {
+        var round = SchedulingRound(prepared: cluster, running: running, pending: pending, policy: policy)
+        return round.finish()
+    }
 }

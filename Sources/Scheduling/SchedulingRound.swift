@@ -122,15 +122,19 @@ public struct SchedulingRound: Sendable {
     var resourceCount: Int { flavorNames.count + 2 }
 
     public init(cluster nodes: [SchedulingNode], running: [RunningJob], pending: [PendingJob], policy: SchedulingPolicy) {
+        self.init(prepared: PreparedCluster(nodes), running: running, pending: pending, policy: policy)
+    }
+
+    /// A round over a cluster prepared earlier and kept current (``PreparedCluster``).
+    public init(prepared cluster: PreparedCluster, running: [RunningJob], pending: [PendingJob], policy: SchedulingPolicy) {
         jobs = pending
         nowSeconds = policy.now.timeIntervalSince1970
         backfill = policy.backfill
 
-        let flavorNames = Array(Set(nodes.map(\.flavor))).sorted()
-        let flavorNumber = NameTable(flavorNames)
+        let flavorNames = cluster.flavorNames
+        let flavorNumber = cluster.flavorNumber
         self.flavorNames = flavorNames
         quotaUnits = flavorNames.map { policy.quotaUnits[$0] ?? .gpu }
-        let cluster = Self.cluster(nodes, flavorNames: flavorNames, flavorNumber: flavorNumber)
         flavors = cluster.flavors
         startFlavors = cluster.flavors
         hasReadyNodes = cluster.flavors.map { !$0.isEmpty }

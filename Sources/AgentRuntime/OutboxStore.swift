@@ -63,12 +63,21 @@ enum OutboxStore {
     /// statement deletes and returns them. The caller publishes them before committing; a rollback
     /// (failed publish, crash) puts them back. (`= ANY(ARRAY(subquery))` makes the subquery run
     /// once and the delete go by primary key; `IN (subquery)` was planned as a join, 30× slower.)
+    ///
+    /// The transaction commits without waiting for its WAL to reach disk (`synchronous_commit =
+    /// off` for it alone): should the database crash before the WAL writer flushes it, the rows
+    /// come back and are published again, which at-least-once delivery already allows (consumers
+    /// deduplicate). The state changes that wrote the rows committed durably; only their removal
+    /// is lazy. It spares the relay a disk flush per batch, one commit in two under load.
     static func take(limit: Int, in db: PostgresConnection) throws -> [(seq: Int64, message: OutboxMessage, createdAt: Date)] {
-        let rows = try db.query(
-            """
-            DELETE FROM outbox WHERE seq = ANY(ARRAY(SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED))
-            RETURNING seq, exchange, routing_key, message_id, properties::text, body, created_at
-            """, [limit])
+        let rows = try db.pipeline([
+            PostgresStatement("SET LOCAL synchronous_commit = off"),
+            PostgresStatement(
+                """
+                DELETE FROM outbox WHERE seq = ANY(ARRAY(SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED))
+                RETURNING seq, exchange, routing_key, message_id, properties::text, body, created_at
+                """, [limit]),
+        ])[1]
         return try rows.map { row in
             let properties = try JSONCoding.decoder.decode(
                 OutboxMessage.Properties.self, from: Data(try row.decode(4, as: String.self).utf8))

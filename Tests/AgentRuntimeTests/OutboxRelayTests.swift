@@ -4,6 +4,7 @@ import AgentRuntime
 import AgentTestSupport
 import Foundation
 import Logging
+import Postgres
 import Testing
 
 @Suite("Outbox relay")
@@ -35,5 +36,24 @@ struct OutboxRelayTests {
             try consumer.ack(delivery.deliveryTag)
         }
         #expect(received == ["m-1", "m-3"])
+    }
+
+    @Test("The relay commits its deletes lazily in its own transaction only: the next transaction on that connection commits durably")
+    func lazyCommitStaysInItsTransaction() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        _ = try env.observerQueue()
+        let pool = PostgresPool(url: env.databaseURL, maxConnections: 1, applicationName: "relay-commit-test")  // one connection: the relay's
+        defer { pool.close() }
+        try pool.withConnection { db in
+            try db.query(
+                "INSERT INTO outbox (exchange, routing_key, message_id, properties, body) VALUES ($1, 'demo.x', 'c-1', '{}', '{}')",
+                [env.topology.eventsExchange])
+        }
+        let relay = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: pool, logger: Logger(label: "relay"))
+        #expect(try relay.drain() == 1)
+        #expect(try relay.backlog() == 0)
+        let setting = try pool.withConnection { try $0.query("SHOW synchronous_commit")[0].decode(0, as: String.self) }
+        #expect(setting == "on")
     }
 }

@@ -66,9 +66,22 @@ public struct Topology: Sendable, Equatable {
             }
         }
         if !input.lanes.isEmpty { try retireSingleQueue(input.name, on: connection) }
-        for key in input.retiredBindings where input.lanes.isEmpty {
-            try connection.unbindQueue(input.name, exchange: exchange, routingKey: key)
+        if let earlier = input.takesBindingsFrom {
+            try unbindTakenOver(input.bindings, from: earlier, exchange: exchange, on: connection)
         }
+    }
+
+    /// After a queue is declared and bound: the same keys are unbound from the queue that took
+    /// them in an earlier layout (when it exists), so a message is never left unrouted in between
+    /// and the earlier queue stops taking copies. (An earlier version's replica that declares its
+    /// queue afterwards binds them again: its copies are duplicates, which the consumers ignore.)
+    func unbindTakenOver(_ keys: [String], from queue: String, exchange: String, on connection: AMQPConnection) throws {
+        do {
+            _ = try connection.queueState(queue)
+        } catch let error as AMQPError where error.kind == .channelClosed && error.code == 404 {
+            return  // never existed
+        }
+        for key in keys { try connection.unbindQueue(queue, exchange: exchange, routingKey: key) }
     }
 
     /// Declares `spec`. A queue of that name declared with other arguments by an earlier version
@@ -135,13 +148,13 @@ public struct InputQueue: Sendable, Equatable {
     /// The queue whose dead-letter queue takes this one's dead letters, when a worker with several
     /// input queues keeps one (nil: this queue's own, `<name>.dead`).
     public var deadLettersOf: String?
-    /// Routing keys an earlier version bound this queue with and this one does not (unbound at
-    /// declaration, so the queue stops taking copies of messages another queue now takes).
-    public var retiredBindings: [String]
+    /// The queue that took this one's bindings in an earlier layout: they are unbound from it
+    /// once this queue is declared and bound (`Topology.declare`).
+    public var takesBindingsFrom: String?
 
     public init(
         name: String, bindings: [String], source: Source = .events, type: AMQPQueueType = .classic, maxPriority: UInt8? = nil,
-        lanes: [String] = [], defaultLane: String? = nil, deadLettersOf: String? = nil, retiredBindings: [String] = []
+        lanes: [String] = [], defaultLane: String? = nil, deadLettersOf: String? = nil, takesBindingsFrom: String? = nil
     ) {
         self.name = name
         self.source = source
@@ -151,7 +164,7 @@ public struct InputQueue: Sendable, Equatable {
         self.lanes = lanes
         self.defaultLane = defaultLane
         self.deadLettersOf = deadLettersOf
-        self.retiredBindings = retiredBindings
+        self.takesBindingsFrom = takesBindingsFrom
     }
 
     /// The routing key of this queue's dead letters on the dead-letter exchange, and the name its

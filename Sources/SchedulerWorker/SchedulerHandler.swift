@@ -23,13 +23,14 @@ public struct SchedulerHandler: MessageHandler {
     public static func inputQueues(_ topology: Topology) -> [InputQueue] {
         let name = topology.queueName(workerName)
         return [
-            InputQueue(name: "\(name).admitted", bindings: ["job.admitted"], type: .quorum, deadLettersOf: name),
+            // Before this layout `name` took admissions too: declaring this queue unbinds them there.
+            InputQueue(name: "\(name).admitted", bindings: ["job.admitted"], type: .quorum, deadLettersOf: name, takesBindingsFrom: name),
             InputQueue(
                 name: name,
                 bindings: [
                     "job.finished", "node.registered", "node.lost", "node.recovered", "job.stalled", "job.rollback_requested",
                     "budget.exceeded", "budget.restored",
-                ], type: .quorum, retiredBindings: ["job.admitted"]),
+                ], type: .quorum),
         ]
     }
 

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("The scheduler's input queues: admissions on their own, one dead-letter queue")
 struct SchedulerQueuesTests {
-    @Test("Over a queue an earlier version declared (admissions bound to it), job.admitted reaches only the admissions queue")
+    @Test("Over the earlier layout (admissions bound to the main queue), declaring the admissions queue takes them over at once")
     func admissionsRouteAlone() throws {
         let env = try RuntimeTestEnvironment()
         defer { env.close() }
@@ -16,18 +16,25 @@ struct SchedulerQueuesTests {
         let queues = SchedulerHandler.inputQueues(env.topology)
         let (admissions, rest) = (queues[0], queues[1])
         for queue in queues { env.track(queue: queue.name) }
+        try connection.enableConfirms()
+        func publish(_ key: String) throws {
+            try connection.publish(AMQPOutgoingMessage(exchange: env.topology.eventsExchange, routingKey: key, body: Data("{}".utf8)))
+        }
 
         // The earlier layout: one queue taking admissions with everything else.
         try env.topology.declare(
             InputQueue(name: rest.name, bindings: ["job.admitted"] + rest.bindings, type: .quorum), on: connection)
-        for queue in queues { try env.topology.declare(queue, on: connection) }
-
-        try connection.enableConfirms()
-        for key in ["job.admitted", "job.finished", "node.lost"] {
-            try connection.publish(AMQPOutgoingMessage(exchange: env.topology.eventsExchange, routingKey: key, body: Data("{}".utf8)))
-        }
+        // The admissions queue alone (its consumer may start before the main queue's): from then
+        // on an admission goes to it, and only to it; none is left unrouted in between.
+        try env.topology.declare(admissions, on: connection)
+        try publish("job.admitted")
         // Confirmed publishes are in every queue they were routed to: these counts are final.
         #expect(try eventually { try connection.messageCount(queue: admissions.name) == 1 })
+        #expect(try connection.messageCount(queue: rest.name) == 0)
+
+        try env.topology.declare(rest, on: connection)
+        for key in ["job.admitted", "job.finished", "node.lost"] { try publish(key) }
+        #expect(try eventually { try connection.messageCount(queue: admissions.name) == 2 })
         #expect(try eventually { try connection.messageCount(queue: rest.name) == 2 })
     }
 

@@ -47,6 +47,7 @@ public final class ConsumerLoop<Handler: MessageHandler>: Sendable {
         var logger = logger
         logger[metadataKey: "agentmgr.queue"] = .string(settings.queue.name)
         self.logger = logger
+        metrics.expect(queue: settings.queue.name)
     }
 
     /// Consumes until `stop` is requested, reconnecting with backoff after broker or database
@@ -113,7 +114,7 @@ final class ConsumerSession<Handler: MessageHandler> {
 
     func consume(until stop: StopSignal) throws {
         while !stop.isRequested {
-            loop.metrics.markAlive()
+            loop.metrics.markAlive(queue: loop.settings.queue.name)
             if buffer.isEmpty {
                 guard let first = try consumer.nextDelivery(timeout: .milliseconds(250)) else {
                     deadLetterPublisher?.serviceHeartbeats()

@@ -60,14 +60,23 @@ public final class ConsumerMetrics: Sendable {
 
     var extraText: String { extraExpositions.withLock { $0 }.map { $0() }.joined() }
 
-    /// Seconds since 1970 of the consumers' last loop turn (connected and polling).
-    private let alive = Atomic<Int>(0)
+    /// Per input queue, seconds since 1970 of its consumers' last loop turn (connected and
+    /// polling); 0 until the first.
+    private let alive = Mutex<[String: Int]>([:])
 
-    public func markAlive() { alive.store(Int(Date().timeIntervalSince1970), ordering: .relaxed) }
+    /// Counts `queue` in `isAlive` from now on, before its consumer first connects.
+    func expect(queue: String) { alive.withLock { $0[queue] = $0[queue] ?? 0 } }
 
-    /// A consumer turned its loop within `seconds` (it is connected, not stuck in a retry).
+    func markAlive(queue: String) {
+        let now = Int(Date().timeIntervalSince1970)
+        alive.withLock { $0[queue] = now }
+    }
+
+    /// Every input queue's consumer turned its loop within `seconds` (connected, not stuck in a
+    /// retry): a worker with two queues is not healthy while one of them cannot be consumed.
     public func isAlive(within seconds: Int = 30) -> Bool {
-        Int(Date().timeIntervalSince1970) - alive.load(ordering: .relaxed) <= seconds
+        let now = Int(Date().timeIntervalSince1970)
+        return alive.withLock { turns in !turns.isEmpty && turns.values.allSatisfy { now - $0 <= seconds } }
     }
 
     public init() {}

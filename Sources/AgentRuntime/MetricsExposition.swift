@@ -18,7 +18,7 @@ extension ConsumerMetrics {
         metric("agentmgr_messages_applied_total", "counter", "Events and requests whose handler ran and committed (decisions; each event of a batch counts).", applied.current)
         metric("agentmgr_outbox_published_total", "counter", "Outbox messages published with confirms.", published.current)
         metric("agentmgr_reconnects_total", "counter", "Broker or database reconnections.", reconnects.current)
-        metric("agentmgr_queue_depth", "gauge", "Messages ready in the input queue (queue lag), as last sampled.", queueDepth.current)
+        metric("agentmgr_queue_depth", "gauge", "Messages ready in the input queues (queue lag), as last sampled.", queueDepth.current)
         metric("agentmgr_outbox_backlog", "gauge", "Outbox rows waiting to be published, as last sampled.", outboxBacklog.current)
         lines.append("# HELP agentmgr_handler_seconds Time of the transaction that applied each message.")
         lines.append("# TYPE agentmgr_handler_seconds histogram")

@@ -39,6 +39,8 @@ struct FlavorCapacity: Sendable {
     mutating func change(_ node: Int, by delta: ResourceVector) {
         let old = free[node]
         let new = old + delta
+        all.makeRoom(forGPUs: new.gpus)
+        zones[zoneOf[node]].makeRoom(forGPUs: new.gpus)
         all.remove(node, free: old)
         all.insert(node, free: new)
         zones[zoneOf[node]].remove(node, free: old)

@@ -29,6 +29,14 @@ struct NodeIndex: Sendable {
     @inline(__always)
     private func bucket(_ gpus: Int) -> Int { min(max(gpus, 0), buckets.count - 1) }
 
+    /// Makes room for a node with `gpus` free, more than the index was sized for (a node given back
+    /// more than was taken from it: only a kept index meets one). Empty buckets above the largest
+    /// free count change no search, so the index decides as one sized for it from the start.
+    mutating func makeRoom(forGPUs gpus: Int) {
+        guard gpus >= buckets.count else { return }
+        buckets += Array(repeating: SortedKeys(), count: gpus - buckets.count + 1)
+    }
+
     mutating func insert(_ node: Int, free: ResourceVector) {
         buckets[bucket(free.gpus)].insert(Self.key(cpu: free.cpu, memory: free.memoryGiB, node: node))
     }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("A prepared cluster kept current decides as the cluster built afresh")
 struct PreparedClusterTests {
-    @Test("After random releases and placements (one node over-allocated), rounds over both place and explain alike")
+    @Test("After random releases and placements (one node over-allocated, one given back more than it held), rounds over both place and explain alike")
     func incrementalEqualsFresh() {
         var generator = SplitMix(seed: 7)
         let flavors = [("gpu-v100", 8, 96, 384), ("gpu-t4", 2, 32, 128), ("cpu", 0, 64, 256)]
@@ -49,7 +49,11 @@ struct PreparedClusterTests {
             999, flavor: crowded.flavor, gpus: crowded.capacity.gpus, cpu: crowded.capacity.cpu + 1, memory: 1, nodes: [crowded.id])
         running.append(overflow)
         change(overflow, by: 1)
+        // And one given back more than it held (free above its capacity: a bigger index for a fresh build).
+        let ready = nodes.first { $0.state == .ready && $0.capacity.gpus == 8 && $0.id != crowded.id }!
+        change(Fixture.running(998, flavor: ready.flavor, gpus: 6, cpu: 2, memory: 2, nodes: [ready.id]), by: -1)
         #expect(nodes.contains { $0.free.gpus < 0 || $0.free.cpu < 0 }, "the over-allocated node is part of the check")
+        #expect(nodes.contains { $0.free.gpus > $0.capacity.gpus }, "so is the over-released one")
         #expect(running.count > 40)
 
         let pending = (0..<120).map { n in

@@ -1,0 +1,52 @@
+import Foundation
+import Scheduling
+import Testing
+
+@testable import SchedulerWorker
+
+@Suite("The leader's cluster view keeps its prepared cluster current")
+struct ClusterViewTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func running(_ n: Int, gpus: Int, nodes: [String]) -> RunningJob {
+        RunningJob(
+            id: UUID(uuidString: "00000000-0000-4000-8000-\(String(format: "%012d", n))")!, tenant: "acme", priorityClass: .normal,
+            flavor: "gpu-v100", perReplica: ResourceVector(gpus: gpus, cpu: 8, memoryGiB: 64), nodes: nodes,
+            startedAt: now, endsBy: now.addingTimeInterval(3_600))
+    }
+
+    @Test("Through placements, releases, a released job placed again elsewhere and an unknown release, rounds over the view's prepared cluster decide as over its nodes")
+    func preparedFollowsTheView() {
+        // Loaded with job 1 on n0 and n1, as the database would give them.
+        let nodes = (0..<6).map { n in
+            SchedulingNode(
+                id: "n\(n)", pool: "p", flavor: "gpu-v100", zone: "z\(n % 2)", rack: "r", state: n == 5 ? .cordoned : .ready,
+                capacity: ResourceVector(gpus: 8, cpu: 96, memoryGiB: 384),
+                allocated: n < 2 ? ResourceVector(gpus: 4, cpu: 8, memoryGiB: 64) : .zero)
+        }
+        var view = ClusterView(epoch: 1, nodesVersion: 1, nodes: nodes, running: [Self.running(1, gpus: 4, nodes: ["n0", "n1"])])
+        view.place(Self.running(2, gpus: 8, nodes: ["n2"]))
+        view.place(Self.running(3, gpus: 2, nodes: ["n0", "n0", "n3"]))
+        view.release([Self.running(1, gpus: 4, nodes: []).id])
+        // A requeued job placed again on other nodes: its earlier placement is given back first.
+        view.place(Self.running(3, gpus: 2, nodes: ["n4", "n1"]))
+        view.release([UUID()])  // not held: changes nothing
+
+        #expect(view.nodes.map { $0.allocated.gpus } == [0, 2, 8, 0, 2, 0])
+        let pending = (0..<8).map { n in
+            PendingJob(
+                id: UUID(uuidString: "10000000-0000-4000-8000-\(String(format: "%012d", n))")!, tenant: "acme", priorityClass: .normal,
+                flavor: "gpu-v100", perReplica: ResourceVector(gpus: [8, 6, 4, 2][n % 4], cpu: 8, memoryGiB: 64), replicas: 1,
+                sameZone: false, submittedAt: Self.now.addingTimeInterval(Double(-n)), maxRuntimeSeconds: 3_600)
+        }
+        let policy = SchedulingPolicy(
+            tenants: ["acme": TenantPolicy(name: "acme", weight: 1, cohort: nil, quotas: ["gpu-v100": TenantQuota(nominal: 1_000)])],
+            quotaUnits: ["gpu-v100": .gpu], agingInterval: nil, backfill: true, now: Self.now)
+        let running = Array(view.running.values)
+        let fresh = Scheduler.schedule(cluster: view.nodes, running: running, pending: pending, policy: policy)
+        let kept = Scheduler.schedule(prepared: view.prepared, running: running, pending: pending, policy: policy)
+        #expect(!fresh.placements.isEmpty && !fresh.pending.isEmpty)
+        #expect(kept.placements == fresh.placements)
+        #expect(kept.pending == fresh.pending)
+    }
+}

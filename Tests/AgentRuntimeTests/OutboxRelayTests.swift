@@ -1,11 +1,12 @@
 import AMQP
 import AgentCore
-import AgentRuntime
 import AgentTestSupport
 import Foundation
 import Logging
 import Postgres
 import Testing
+
+@testable import AgentRuntime
 
 @Suite("Outbox relay")
 struct OutboxRelayTests {
@@ -38,22 +39,37 @@ struct OutboxRelayTests {
         #expect(received == ["m-1", "m-3"])
     }
 
-    @Test("The relay commits its deletes lazily in its own transaction only: the next transaction on that connection commits durably")
+    @Test("The relay's delete commits lazily, in its own transaction only: the next transaction on that connection commits durably")
     func lazyCommitStaysInItsTransaction() throws {
         let env = try RuntimeTestEnvironment()
         defer { env.close() }
         _ = try env.observerQueue()
         let pool = PostgresPool(url: env.databaseURL, maxConnections: 1, applicationName: "relay-commit-test")  // one connection: the relay's
         defer { pool.close() }
-        try pool.withConnection { db in
-            try db.query(
-                "INSERT INTO outbox (exchange, routing_key, message_id, properties, body) VALUES ($1, 'demo.x', 'c-1', '{}', '{}')",
-                [env.topology.eventsExchange])
+        func insertRow(_ id: String) throws {
+            try pool.withConnection { db in
+                try db.query(
+                    "INSERT INTO outbox (exchange, routing_key, message_id, properties, body) VALUES ($1, 'demo.x', $2, '{}', '{}')",
+                    [env.topology.eventsExchange, id])
+            }
         }
+        func synchronousCommit(_ db: PostgresConnection) throws -> String {
+            try db.query("SHOW synchronous_commit")[0].decode(0, as: String.self)
+        }
+
+        try insertRow("c-1")
+        let inside = try pool.transaction { db in
+            let taken = try OutboxStore.take(limit: 10, in: db)
+            return (taken.map { $0.message.messageID }, try synchronousCommit(db))
+        }
+        #expect(inside.0 == ["c-1"])
+        #expect(inside.1 == "off")
+        #expect(try pool.withConnection { try synchronousCommit($0) } == "on")
+
+        try insertRow("c-2")
         let relay = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: pool, logger: Logger(label: "relay"))
         #expect(try relay.drain() == 1)
         #expect(try relay.backlog() == 0)
-        let setting = try pool.withConnection { try $0.query("SHOW synchronous_commit")[0].decode(0, as: String.self) }
-        #expect(setting == "on")
+        #expect(try pool.withConnection { try synchronousCommit($0) } == "on")
     }
 }

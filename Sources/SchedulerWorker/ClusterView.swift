@@ -27,8 +27,8 @@ struct ClusterView: Sendable {
 
     /// Everything from the database: nodes with their open allocations, and running jobs.
     static func load(epoch: Int64, nodesVersion: Int64, in db: PostgresConnection) throws -> ClusterView {
-        ClusterView(
-            epoch: epoch, nodesVersion: nodesVersion, nodes: try SchedulerStore.nodes(in: db), running: try SchedulerStore.running(in: db))
+        let cluster = try SchedulerStore.cluster(in: db)
+        return ClusterView(epoch: epoch, nodesVersion: nodesVersion, nodes: cluster.nodes, running: cluster.running)
     }
 
     /// Gives back the capacity of released jobs. Jobs it does not hold (released before it was

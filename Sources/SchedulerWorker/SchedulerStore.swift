@@ -102,41 +102,60 @@ enum SchedulerStore {
         }
     }
 
-    static func nodes(in db: PostgresConnection) throws -> [SchedulingNode] {
-        try db.query(
-            """
-            SELECT n.id, n.pool, n.flavor, n.zone, n.rack, n.state, n.gpus, n.cpu, n.memory_gib,
-                   coalesce(sum(a.gpus), 0)::int, coalesce(sum(a.cpu), 0)::int, coalesce(sum(a.memory_gib), 0)::int
-            FROM nodes n LEFT JOIN allocations a ON a.node_id = n.id AND a.released_at IS NULL
-            GROUP BY n.id ORDER BY n.id
-            """
-        ).map { row in
-            SchedulingNode(
-                id: try row.decode(0), pool: try row.decode(1), flavor: try row.decode(2), zone: try row.decode(3),
+    /// The whole cluster for the leader's view: the nodes, what is allocated on each, and the
+    /// running jobs. The last two are derived from the same rows (the open allocations, one
+    /// statement, one snapshot). Read by two statements under READ COMMITTED, they could straddle a
+    /// release that committed in between: the node would keep the job's capacity while the job
+    /// was no longer running, and nothing would ever give it back to the view. Node capacities
+    /// and states are read on their own; a change to them moves the nodes' version, and the view
+    /// is loaded again.
+    static func cluster(in db: PostgresConnection) throws -> (nodes: [SchedulingNode], running: [RunningJob]) {
+        let results = try db.pipeline([
+            PostgresStatement("SELECT id, pool, flavor, zone, rack, state, gpus, cpu, memory_gib FROM nodes ORDER BY id"),
+            PostgresStatement(
+                """
+                SELECT a.node_id, a.gpus, a.cpu, a.memory_gib, a.job_id, a.allocated_at, j.state = 'scheduled',
+                       j.tenant, j.priority_class, j.flavor, j.gpus, j.cpu, j.memory_gib, j.max_runtime_seconds
+                FROM allocations a LEFT JOIN sched_jobs j ON j.job_id = a.job_id
+                WHERE a.released_at IS NULL
+                ORDER BY a.job_id, a.replica
+                """),
+        ])
+        var allocated: [String: ResourceVector] = [:]
+        var running: [RunningJob] = []
+        for row in results[1] {
+            let node: String = try row.decode(0)
+            let replica = ResourceVector(gpus: try row.decode(1), cpu: try row.decode(2), memoryGiB: try row.decode(3))
+            allocated[node] = (allocated[node] ?? .zero) + replica
+            // Only a scheduled job runs (an open allocation of any other still holds its node).
+            guard try row.decodeIfPresent(6, as: Bool.self) == true else { continue }
+            let jobID: UUID = try row.decode(4)
+            let allocatedAt: Date = try row.decode(5)
+            if let last = running.last, last.id == jobID {
+                running[running.count - 1].nodes.append(node)
+                if allocatedAt < last.startedAt {
+                    running[running.count - 1].endsBy = allocatedAt.addingTimeInterval(last.endsBy.timeIntervalSince(last.startedAt))
+                    running[running.count - 1].startedAt = allocatedAt
+                }
+                continue
+            }
+            running.append(
+                RunningJob(
+                    id: jobID, tenant: try row.decode(7), priorityClass: SchedulingClass(name: try row.decode(8)) ?? .normal,
+                    flavor: try row.decode(9),
+                    perReplica: ResourceVector(gpus: try row.decode(10), cpu: try row.decode(11), memoryGiB: try row.decode(12)),
+                    nodes: [node], startedAt: allocatedAt,
+                    endsBy: allocatedAt.addingTimeInterval(Double(try row.decode(13, as: Int.self)))))
+        }
+        let nodes = try results[0].map { row in
+            let id: String = try row.decode(0)
+            return SchedulingNode(
+                id: id, pool: try row.decode(1), flavor: try row.decode(2), zone: try row.decode(3),
                 rack: try row.decode(4), state: NodeState(rawValue: try row.decode(5)) ?? .lost,
                 capacity: ResourceVector(gpus: try row.decode(6), cpu: try row.decode(7), memoryGiB: try row.decode(8)),
-                allocated: ResourceVector(gpus: try row.decode(9), cpu: try row.decode(10), memoryGiB: try row.decode(11)))
+                allocated: allocated[id] ?? .zero)
         }
-    }
-
-    static func running(in db: PostgresConnection) throws -> [RunningJob] {
-        try db.query(
-            """
-            SELECT j.job_id, j.tenant, j.priority_class, j.flavor, j.gpus, j.cpu, j.memory_gib, j.max_runtime_seconds,
-                   array_agg(a.node_id ORDER BY a.replica)::text[], min(a.allocated_at)
-            FROM sched_jobs j JOIN allocations a ON a.job_id = j.job_id AND a.released_at IS NULL
-            WHERE j.state = 'scheduled'
-            GROUP BY j.job_id
-            """
-        ).map { row in
-            let started = try row.decode(9, as: Date.self)
-            return RunningJob(
-                id: try row.decode(0), tenant: try row.decode(1),
-                priorityClass: SchedulingClass(name: try row.decode(2)) ?? .normal, flavor: try row.decode(3),
-                perReplica: ResourceVector(gpus: try row.decode(4), cpu: try row.decode(5), memoryGiB: try row.decode(6)),
-                nodes: try row.decode(8, as: [String].self), startedAt: started,
-                endsBy: started.addingTimeInterval(Double(try row.decode(7, as: Int.self))))
-        }
+        return (nodes, running)
     }
 
     static let pendingStatement = PostgresStatement(

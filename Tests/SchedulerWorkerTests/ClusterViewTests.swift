@@ -1,3 +1,4 @@
+import AgentTestSupport
 import Foundation
 import Scheduling
 import Testing
@@ -48,5 +49,48 @@ struct ClusterViewTests {
         #expect(!fresh.placements.isEmpty && !fresh.pending.isEmpty)
         #expect(kept.placements == fresh.placements)
         #expect(kept.pending == fresh.pending)
+    }
+
+    @Test("Loaded from the database, each node holds every open allocation on it, and the running jobs are the scheduled ones, from the same rows")
+    func loadDerivesBothFromOneRead() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        let (running, finished, released) = (UUID(), UUID(), UUID())
+        let startedAt = Date(timeIntervalSince1970: 1_800_000_000)
+        try env.pool.withConnection { db in
+            try db.query(
+                """
+                INSERT INTO nodes (id, pool, flavor, zone, gpus, cpu, memory_gib)
+                SELECT 'n' || i, 'p', 'gpu-v100', 'z1', 8, 96, 384 FROM generate_series(0, 2) i
+                """)
+            try db.query(
+                """
+                INSERT INTO sched_jobs (job_id, tenant, priority_class, flavor, gpus, cpu, memory_gib, replicas, submitted_at,
+                                        max_runtime_seconds, state)
+                SELECT id, 'acme', 'high', 'gpu-v100', 2, 8, 64, 2, $3, 3600, state
+                FROM unnest($1::uuid[], $2::text[]) AS u(id, state)
+                """, [[running, finished, released], ["scheduled", "finished", "finished"], startedAt])
+            // The running job on n1 then n0 (replicas 0 and 1); an open allocation of a finished job
+            // (its release not written yet) on n0; a released one on n2.
+            try db.query(
+                """
+                INSERT INTO allocations (job_id, replica, node_id, gpus, cpu, memory_gib, epoch, allocated_at, released_at)
+                VALUES ($1, 1, 'n0', 2, 8, 64, 1, $4, NULL), ($1, 0, 'n1', 2, 8, 64, 1, $4 + interval '1 second', NULL),
+                       ($2, 0, 'n0', 4, 16, 32, 1, $4, NULL), ($3, 0, 'n2', 8, 96, 384, 1, $4, $4)
+                """, [running, finished, released, startedAt])
+        }
+        let view = try env.pool.withConnection { try ClusterView.load(epoch: 1, nodesVersion: 1, in: $0) }
+
+        #expect(view.nodes.map { $0.id } == ["n0", "n1", "n2"])
+        #expect(view.nodes.map { $0.allocated } == [
+            ResourceVector(gpus: 6, cpu: 24, memoryGiB: 96), ResourceVector(gpus: 2, cpu: 8, memoryGiB: 64), .zero,
+        ])
+        #expect(Array(view.running.keys) == [running])
+        let job = try #require(view.running[running])
+        #expect(job.nodes == ["n1", "n0"])
+        #expect(job.priorityClass == .high)
+        #expect(job.perReplica == ResourceVector(gpus: 2, cpu: 8, memoryGiB: 64))
+        #expect(job.startedAt == startedAt)
+        #expect(job.endsBy == startedAt.addingTimeInterval(3_600))
     }
 }

@@ -24,9 +24,11 @@ extension EventRecorder {
     /// the placements exchange for each node it uses.
     /// `bodies`: one per event, the event already encoded or nil, when the caller has them.
     /// `along`: the caller's own statements, run first, in the same round trip.
+    /// `relay`: the worker whose relay should publish them, when the caller runs inside one (its
+    /// name as `WorkerApp` was given it); nil: any relay.
     public static func append(
         _ events: [(event: EventEnvelope, priority: UInt8?)], bodies: [String?]? = nil, messages: [OutboxMessage] = [],
-        along: [PostgresStatement] = [], topology: Topology, in db: PostgresConnection
+        along: [PostgresStatement] = [], relay: String? = nil, topology: Topology, in db: PostgresConnection
     ) throws {
         guard !events.isEmpty || !messages.isEmpty else {
             try db.pipeline(along)
@@ -37,7 +39,7 @@ extension EventRecorder {
             try context.emit(event, priority: priority, body: bodies.flatMap { index < $0.count ? $0[index] : nil })
         }
         for message in messages { try context.send(message) }
-        try OutboxStore.write(events: context.events, messages: context.messages, along: along, in: db)
+        try OutboxStore.write(events: context.events, messages: context.messages, along: along, relay: relay ?? "", in: db)
     }
 }
 

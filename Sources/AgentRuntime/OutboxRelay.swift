@@ -15,17 +15,39 @@ public final class OutboxRelay: Sendable {
     let batchSize: Int
     let metrics: ConsumerMetrics
     let logger: Logger
+    /// The worker this relay runs in: it wakes for that worker's rows and for rows any relay may
+    /// take (producers without a relay of their own), and leaves other workers' rows to their
+    /// relays (it still takes them at its next poll, should their relays be down). Nil: it wakes
+    /// for every row.
+    let worker: String?
 
     public init(
         amqpURL: AMQPURL, databaseURL: String, pool: PostgresPool, batchSize: Int = 500,
-        metrics: ConsumerMetrics = ConsumerMetrics(), logger: Logger
+        metrics: ConsumerMetrics = ConsumerMetrics(), worker: String? = nil, logger: Logger
     ) {
         self.amqpURL = amqpURL
         self.databaseURL = databaseURL
         self.pool = pool
         self.batchSize = batchSize
         self.metrics = metrics
+        self.worker = worker
         self.logger = logger
+    }
+
+    /// Whether a notification (its payload: the worker whose relay should publish the new rows,
+    /// empty for any) is for this relay.
+    func wakes(for payload: String) -> Bool {
+        guard let worker else { return true }
+        return payload.isEmpty || payload == worker
+    }
+
+    /// Waits up to `timeout` for a notification this relay wakes for.
+    private func waitForRows(on listener: PostgresConnection, timeout: Duration) throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard let notification = try listener.nextNotification(timeout: deadline - ContinuousClock.now) else { return }
+            if wakes(for: notification.payload) { return }
+        }
     }
 
     /// Relays until `stop` is requested and the outbox is empty of what this relay can take.
@@ -55,10 +77,13 @@ public final class OutboxRelay: Sendable {
                 }
                 let relayed = try relayBatch(with: publisher!)
                 backoff.reset()
-                if relayed == 0 {
-                    if stop.isRequested { break }
+                if relayed == 0 && stop.isRequested { break }
+                // A batch short of the limit took every row committed and not held by another
+                // relay: wait for the next commit's notification (or poll in 200 ms) rather than
+                // look again at once. At shutdown, drain until nothing is left.
+                if relayed < batchSize && !stop.isRequested {
                     publisher!.serviceHeartbeats()
-                    _ = try listener!.waitForNotification(timeout: .milliseconds(200))
+                    try waitForRows(on: listener!, timeout: .milliseconds(200))
                 }
             } catch {
                 let delay = backoff.next()

@@ -10,13 +10,15 @@ enum OutboxStore {
 
     /// Writes the events to the log and the messages (events packed into batches) to the outbox,
     /// after `along` (statements of the caller's own, in the same round trip): one pipeline.
+    /// `relay`: the worker whose relay should publish the rows (the NOTIFY's payload: only that
+    /// worker's relays wake for them); empty for any relay (producers without one, like agentctl).
     static func write(
-        events: [EventEnvelope], messages: [OutboxMessage], along: [PostgresStatement] = [], in db: PostgresConnection
+        events: [EventEnvelope], messages: [OutboxMessage], along: [PostgresStatement] = [], relay: String = "", in db: PostgresConnection
     ) throws {
-        try db.pipeline(along + statements(events: events, messages: messages))
+        try db.pipeline(along + statements(events: events, messages: messages, relay: relay))
     }
 
-    static func statements(events: [EventEnvelope], messages: [OutboxMessage]) throws -> [PostgresStatement] {
+    static func statements(events: [EventEnvelope], messages: [OutboxMessage], relay: String = "") throws -> [PostgresStatement] {
         let messages = OutboxMessage.packingEvents(messages)
         var statements: [PostgresStatement] = []
         if !events.isEmpty {
@@ -54,7 +56,7 @@ enum OutboxStore {
                         messages.map { $0.exchange }, messages.map { $0.routingKey }, messages.map { $0.messageID },
                         try messages.map { try jsonText($0.properties) }, messages.map { $0.body },
                     ]))
-            statements.append(PostgresStatement("SELECT pg_notify($1, '')", [notifyChannel]))
+            statements.append(PostgresStatement("SELECT pg_notify($1, $2)", [notifyChannel, relay]))
         }
         return statements
     }

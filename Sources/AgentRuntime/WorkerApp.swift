@@ -49,7 +49,8 @@ public enum WorkerApp {
                     settings: settings, handler: handler, amqpURL: amqpURL, pool: pool, topology: topology, metrics: metrics, logger: logger)
             }
         }
-        let relay = OutboxRelay(amqpURL: amqpURL, databaseURL: config.databaseURL, pool: pool, metrics: metrics, logger: logger)
+        let relay = OutboxRelay(
+            amqpURL: amqpURL, databaseURL: config.databaseURL, pool: pool, metrics: metrics, worker: name, logger: logger)
         var tasks = background(pool, logger)
         tasks.append(WorkerHeartbeat(worker: name, pool: pool, interval: .seconds(5), logger: logger).task)
         if config.metricsPort > 0 {

@@ -201,7 +201,8 @@ public final class SchedulingLoop: Sendable {
             bodies.append(nil)
         }
         try EventRecorder.append(
-            events, bodies: bodies, messages: OutboxMessage.groupedByNode(placementCopies), along: writes, topology: topology, in: db)
+            events, bodies: bodies, messages: OutboxMessage.groupedByNode(placementCopies), along: writes,
+            relay: SchedulerHandler.workerName, topology: topology, in: db)
         if !placements.isEmpty {
             logger.debug(
                 "scheduling round",

@@ -72,4 +72,26 @@ struct OutboxRelayTests {
         #expect(try relay.backlog() == 0)
         #expect(try pool.withConnection { try synchronousCommit($0) } == "on")
     }
+
+    @Test("A commit's notification names the worker whose relay should publish its rows; a relay wakes for its own and for anyone's")
+    func notificationsNameTheRelay() throws {
+        let env = try RuntimeTestEnvironment()
+        defer { env.close() }
+        let listener = try PostgresConnection(url: env.databaseURL)
+        defer { listener.close() }
+        try listener.execute(script: "LISTEN agentmgr_outbox")
+        let event = { EventEnvelope(type: "demo.noted", producer: "tests", payload: ["n": 1]) }
+
+        try env.pool.transaction { db in try EventRecorder.append([(event(), nil)], relay: "scheduler", topology: env.topology, in: db) }
+        #expect(try listener.nextNotification(timeout: .seconds(5))?.payload == "scheduler")
+        try EventRecorder.record([event()], topology: env.topology, pool: env.pool)  // agentctl's way: no relay of its own
+        #expect(try listener.nextNotification(timeout: .seconds(5))?.payload == "")
+
+        let logger = Logger(label: "relay")
+        let scheduler = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: env.pool, worker: "scheduler", logger: logger)
+        #expect(scheduler.wakes(for: "scheduler") && scheduler.wakes(for: ""))
+        #expect(!scheduler.wakes(for: "admission"))
+        let anyRows = OutboxRelay(amqpURL: env.amqpURL, databaseURL: env.databaseURL, pool: env.pool, logger: logger)
+        #expect(anyRows.wakes(for: "admission") && anyRows.wakes(for: ""))
+    }
 }

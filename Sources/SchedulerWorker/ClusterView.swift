@@ -39,7 +39,7 @@ struct ClusterView: Sendable {
             for node in job.nodes {
                 guard let index = nodeIndex[node] else { continue }
                 nodes[index].allocated = nodes[index].allocated - job.perReplica
-                prepared.setFree(node, to: nodes[index].free)
+                prepared.setFree(at: index, to: nodes[index].free)
             }
         }
     }
@@ -51,7 +51,7 @@ struct ClusterView: Sendable {
         for node in job.nodes {
             guard let index = nodeIndex[node] else { continue }
             nodes[index].allocated = nodes[index].allocated + job.perReplica
-            prepared.setFree(node, to: nodes[index].free)
+            prepared.setFree(at: index, to: nodes[index].free)
         }
         running[job.id] = job
     }

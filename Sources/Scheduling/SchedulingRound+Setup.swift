@@ -10,20 +10,24 @@ extension SchedulingRound {
     }
 
     /// Ready nodes per flavor (in node id order, with their free capacity), fair-share totals, and
-    /// where each node id is.
+    /// where each node id is (by id, and by place in `nodes`).
     static func cluster(
         _ nodes: [SchedulingNode], flavorNames: [String], flavorNumber: NameTable
-    ) -> (flavors: [FlavorCapacity], totals: [Double], nodeRef: [String: NodeRef]) {
+    ) -> (flavors: [FlavorCapacity], totals: [Double], nodeRef: [String: NodeRef], refAt: [NodeRef?]) {
         let flavorCount = flavorNames.count
         let byID = nodes.indices.sorted { nodes[$0].id < nodes[$1].id }
         var ready = Array(repeating: [(id: String, zone: String, free: ResourceVector)](), count: flavorCount)
         var nodeRef = [String: NodeRef](minimumCapacity: nodes.count)
+        var refAt = [NodeRef?](repeating: nil, count: nodes.count)
         var capacityGPUs = Array(repeating: 0, count: flavorCount)
         var totals = Array(repeating: 0.0, count: flavorCount + 2)
         for i in byID {
             let node = nodes[i]
             let flavor = flavorNumber.number(node.flavor)!
-            guard nodeRef[node.id] == nil else { continue }  // ids are unique; a repeat is ignored
+            if let first = nodeRef[node.id] {  // ids are unique; a repeat is ignored (and found as the first)
+                refAt[i] = first
+                continue
+            }
             var local = -1
             if node.state == .ready {
                 capacityGPUs[flavor] = max(capacityGPUs[flavor], node.capacity.gpus)
@@ -33,6 +37,7 @@ extension SchedulingRound {
                     (node.id, node.zone, ResourceVector(gpus: max(0, free.gpus), cpu: max(0, free.cpu), memoryGiB: max(0, free.memoryGiB))))
             }
             nodeRef[node.id] = NodeRef(flavor: flavor, local: local, lost: node.state == .lost)
+            refAt[i] = nodeRef[node.id]
             if node.state != .lost {
                 totals[flavor] += Double(max(0, node.capacity.gpus))
                 totals[flavorCount] += Double(max(0, node.capacity.cpu))
@@ -40,7 +45,7 @@ extension SchedulingRound {
             }
         }
         let flavors = flavorNames.indices.map { FlavorCapacity(name: flavorNames[$0], nodes: ready[$0], capacityGPUs: capacityGPUs[$0]) }
-        return (flavors, totals, nodeRef)
+        return (flavors, totals, nodeRef, refAt)
     }
 
     /// Tenants in name order, with weights, cohorts and quotas (flavors without nodes are dropped).

@@ -161,13 +161,45 @@ enum AdmissionStore {
                 name: try row.decode(0), weight: try row.decode(1), cohort: try row.decodeIfPresent(2, as: String.self),
                 monthlyBudget: try row.decodeIfPresent(3, as: Decimal.self), totalBudget: try row.decodeIfPresent(4, as: Decimal.self),
                 active: try row.decode(5),
-                quotas: try JSONCoding.decoder.decode([String: Quota].self, from: Data(try row.decode(6, as: String.self).utf8)))
+                quotas: try quotas(row.decode(6, as: String.self)))
             tenants[record.name] = TenantState(
                 record: record,
-                cohortNominal: try JSONCoding.decoder.decode([String: Int].self, from: Data(try row.decode(7, as: String.self).utf8)),
+                cohortNominal: try counts(row.decode(7, as: String.self)),
                 reservedThisMonth: try row.decode(8), reservedTotal: try row.decode(9))
         }
         return tenants
+    }
+
+    /// A tenant's quotas as the tenants statements write them (`{"flavor": {"nominal": n,
+    /// "borrowing_limit": m}}`), through the byte-level parser: Foundation's `JSONDecoder` here was
+    /// 4% of admission's CPU (docs/benchmarks.md, #40).
+    static func quotas(_ text: String) throws -> [String: Quota] {
+        guard case .object(let members) = try JSONValue.parse(Data(text.utf8)) else { throw ColumnShapeError(column: "quotas", text: text) }
+        var quotas: [String: Quota] = [:]
+        for (flavor, value) in members {
+            guard let nominal = value["nominal"]?.integerValue, let borrowing = value["borrowing_limit"]?.integerValue else {
+                throw ColumnShapeError(column: "quotas", text: text)
+            }
+            quotas[flavor] = Quota(nominal: nominal, borrowingLimit: borrowing)
+        }
+        return quotas
+    }
+
+    /// `{"flavor": n}`, as `quotas(_:)`.
+    static func counts(_ text: String) throws -> [String: Int] {
+        guard case .object(let members) = try JSONValue.parse(Data(text.utf8)) else { throw ColumnShapeError(column: "cohort nominal", text: text) }
+        var counts: [String: Int] = [:]
+        for (flavor, value) in members {
+            guard let count = value.integerValue else { throw ColumnShapeError(column: "cohort nominal", text: text) }
+            counts[flavor] = count
+        }
+        return counts
+    }
+
+    struct ColumnShapeError: Error, CustomStringConvertible {
+        let column: String
+        let text: String
+        var description: String { "unexpected \(column) JSON from the database: \(text.prefix(200))" }
     }
 
     /// A batch's decisions, written in one round trip (at most four statements, whatever the

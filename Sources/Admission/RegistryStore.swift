@@ -54,7 +54,7 @@ enum RegistryStore {
             name: try row.decode(0), weight: try row.decode(1), cohort: try row.decodeIfPresent(2, as: String.self),
             monthlyBudget: try row.decodeIfPresent(3, as: Decimal.self), totalBudget: try row.decodeIfPresent(4, as: Decimal.self),
             active: try row.decode(5),
-            quotas: try JSONCoding.decoder.decode([String: Quota].self, from: Data(try row.decode(6, as: String.self).utf8)))
+            quotas: try AdmissionStore.quotas(row.decode(6, as: String.self)))
     }
 
     static func tenantNames(in db: PostgresConnection) throws -> [String] {

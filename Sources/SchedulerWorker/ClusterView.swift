@@ -15,6 +15,8 @@ struct ClusterView: Sendable {
     private(set) var running: [UUID: RunningJob]
     /// The nodes as a round takes them (indexes by free capacity), kept current with `nodes`.
     private(set) var prepared: PreparedCluster
+    /// The running jobs as a round counts them (resolved against `prepared`), kept current with `running`.
+    private(set) var held: HeldJobs
 
     init(epoch: Int64, nodesVersion: Int64, nodes: [SchedulingNode], running: [RunningJob]) {
         self.epoch = epoch
@@ -23,6 +25,7 @@ struct ClusterView: Sendable {
         nodeIndex = Dictionary(nodes.indices.map { (nodes[$0].id, $0) }, uniquingKeysWith: { first, _ in first })
         self.running = Dictionary(running.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         prepared = PreparedCluster(nodes)
+        held = HeldJobs(Array(self.running.values), in: prepared)
     }
 
     /// Everything from the database: nodes with their open allocations, and running jobs.
@@ -36,6 +39,7 @@ struct ClusterView: Sendable {
     mutating func release(_ jobIDs: [UUID]) {
         for id in jobIDs {
             guard let job = running.removeValue(forKey: id) else { continue }
+            held.remove(id)
             for node in job.nodes {
                 guard let index = nodeIndex[node] else { continue }
                 nodes[index].allocated = nodes[index].allocated - job.perReplica
@@ -54,5 +58,6 @@ struct ClusterView: Sendable {
             prepared.setFree(at: index, to: nodes[index].free)
         }
         running[job.id] = job
+        held.insert(job, in: prepared)
     }
 }

@@ -155,7 +155,7 @@ public final class SchedulingLoop: Sendable {
         let policy = try policy(now: now, in: db)
         let started = ContinuousClock.now
         let result = Scheduler.schedule(
-            prepared: cluster.prepared, running: Array(cluster.running.values), pending: pending.map { $0.job }, policy: policy)
+            prepared: cluster.prepared, held: cluster.held, pending: pending.map { $0.job }, policy: policy)
         let decided = ContinuousClock.now - started
 
         let jobs = Dictionary(uniqueKeysWithValues: pending.map { ($0.job.id, $0.job) })

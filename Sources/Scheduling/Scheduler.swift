@@ -95,4 +95,13 @@ public enum Scheduler {
         var round = SchedulingRound(prepared: cluster, running: running, pending: pending, policy: policy)
         return round.finish()
     }
+
+    /// The same decision over a cluster and its running jobs, both prepared earlier and kept
+    /// current (``PreparedCluster``, ``HeldJobs``).
+    public static func schedule(
+        prepared cluster: PreparedCluster, held: HeldJobs, pending: [PendingJob], policy: SchedulingPolicy
+    ) -> SchedulingResult {
+        var round = SchedulingRound(prepared: cluster, held: held, pending: pending, policy: policy)
+        return round.finish()
+    }
 }

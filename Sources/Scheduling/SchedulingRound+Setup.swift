@@ -71,10 +71,10 @@ extension SchedulingRound {
     }
 
     /// What tenants hold (running replicas, except those on lost nodes): fair-share usage and quota
-    /// used; and, for backfill, when each running job frees which ready nodes.
+    /// used; and, for backfill, when each running job frees which ready nodes. The jobs come
+    /// resolved against the cluster's nodes (``HeldJobs``): no lookup by string per job.
     static func holdings(
-        _ running: [RunningJob], nodes nodeRef: [String: NodeRef], tenantNumber: NameTable, flavorNumber: NameTable, quotaUnits: [QuotaUnit],
-        tenantCount: Int, withReleases: Bool
+        _ held: HeldJobs, tenantNumber: NameTable, quotaUnits: [QuotaUnit], tenantCount: Int, withReleases: Bool
     ) -> (usage: [Double], quotaUsed: [Int], releases: [[Release]], releaseNodes: [[Int32]]) {
         let flavorCount = quotaUnits.count
         let resourceCount = flavorCount + 2
@@ -82,31 +82,29 @@ extension SchedulingRound {
         var quotaUsed = Array(repeating: 0, count: tenantCount * flavorCount)
         var releases = Array(repeating: [Release](), count: flavorCount)
         var releaseNodes = Array(repeating: [Int32](), count: flavorCount)
-        for job in running {
-            let flavor = flavorNumber.number(job.flavor) ?? -1
-            var held = 0
-            let first = flavor >= 0 ? releaseNodes[flavor].count : 0
-            for nodeID in job.nodes {
-                if let ref = nodeRef[nodeID] {
-                    if ref.lost { continue }
-                    if withReleases && ref.local >= 0 && ref.flavor == flavor { releaseNodes[flavor].append(Int32(ref.local)) }
+        // The held jobs' tenants (every name they have had) by this round's tenant numbers.
+        let tenantOf = held.tenantNames.map { tenantNumber.number($0) ?? -1 }
+        held.jobs.withUnsafeBufferPointer { jobs in
+            for job in jobs {
+                let flavor = Int(job.flavor)
+                if withReleases && flavor >= 0 && !job.releaseNodes.isEmpty {
+                    releases[flavor].append(
+                        Release(
+                            end: job.end, need: job.perReplica, firstNode: Int32(releaseNodes[flavor].count),
+                            nodeCount: Int32(job.releaseNodes.count)))
+                    releaseNodes[flavor].append(contentsOf: job.releaseNodes)
                 }
-                held += 1  // a node the cluster does not list still counts: the replica holds capacity somewhere
+                let t = tenantOf[Int(job.tenant)]
+                let replicas = job.replicasHeld
+                guard t >= 0, replicas > 0 else { continue }
+                let each = job.perReplica
+                if flavor >= 0 {
+                    usage[t * resourceCount + flavor] += Double(replicas * each.gpus)
+                    quotaUsed[t * flavorCount + flavor] += replicas * (quotaUnits[flavor] == .gpu ? each.gpus : each.cpu)
+                }
+                usage[t * resourceCount + flavorCount] += Double(replicas * each.cpu)
+                usage[t * resourceCount + flavorCount + 1] += Double(replicas * each.memoryGiB)
             }
-            if flavor >= 0 && releaseNodes[flavor].count > first {
-                releases[flavor].append(
-                    Release(
-                        end: job.endsBy.timeIntervalSince1970, need: job.perReplica, firstNode: Int32(first),
-                        nodeCount: Int32(releaseNodes[flavor].count - first)))
-            }
-            guard let t = tenantNumber.number(job.tenant), held > 0 else { continue }
-            let each = job.perReplica
-            if flavor >= 0 {
-                usage[t * resourceCount + flavor] += Double(held * each.gpus)
-                quotaUsed[t * flavorCount + flavor] += held * (quotaUnits[flavor] == .gpu ? each.gpus : each.cpu)
-            }
-            usage[t * resourceCount + flavorCount] += Double(held * each.cpu)
-            usage[t * resourceCount + flavorCount + 1] += Double(held * each.memoryGiB)
         }
         return (usage, quotaUsed, releases, releaseNodes)
     }

@@ -127,6 +127,12 @@ public struct SchedulingRound: Sendable {
 
     /// A round over a cluster prepared earlier and kept current (``PreparedCluster``).
     public init(prepared cluster: PreparedCluster, running: [RunningJob], pending: [PendingJob], policy: SchedulingPolicy) {
+        self.init(prepared: cluster, held: HeldJobs(running, in: cluster), pending: pending, policy: policy)
+    }
+
+    /// A round over a cluster and its running jobs, both prepared earlier and kept current
+    /// (``PreparedCluster``, ``HeldJobs``).
+    public init(prepared cluster: PreparedCluster, held: HeldJobs, pending: [PendingJob], policy: SchedulingPolicy) {
         jobs = pending
         nowSeconds = policy.now.timeIntervalSince1970
         backfill = policy.backfill
@@ -152,8 +158,7 @@ public struct SchedulingRound: Sendable {
         let tenantNumber = NameTable(tenants.names)
 
         let holdings = Self.holdings(
-            running, nodes: cluster.nodeRef, tenantNumber: tenantNumber, flavorNumber: flavorNumber, quotaUnits: quotaUnits,
-            tenantCount: tenants.names.count, withReleases: policy.backfill)
+            held, tenantNumber: tenantNumber, quotaUnits: quotaUnits, tenantCount: tenants.names.count, withReleases: policy.backfill)
         usage = holdings.usage
         quotaUsed = holdings.quotaUsed
         releases = holdings.releases

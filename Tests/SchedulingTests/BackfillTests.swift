@@ -115,6 +115,20 @@ struct BackfillTests {
                 == "needs 2 × 6 GPUs of gpu-v100 all at once; largest free: 1 node with 2 GPUs free; reserved to start by 2027-01-15T09:00:00.000Z; 0 jobs ahead in class high"
         )
     }
+
+    @Test("A running gang frees every node it holds when it ends: the blocked job's reservation counts on all of them")
+    func runningGangFreesAllItsNodes() throws {
+        let nodes = [Fixture.node("n1", used: Self.used(8)), Fixture.node("n2", used: Self.used(8)), Fixture.node("n3", used: Self.used(8))]
+        let running = [
+            Fixture.running(1, gpus: 8, cpu: 0, memory: 0, nodes: ["n1", "n2"], endsIn: 3_600),  // a gang of two
+            Fixture.running(2, gpus: 8, cpu: 0, memory: 0, nodes: ["n3"], endsIn: 18_000),
+        ]
+        let jobs = [Fixture.job(1, .high, gpus: 8, cpu: 0, memory: 0, replicas: 2, submitted: -100, runtime: 14_400)]
+        let result = Fixture.schedule(nodes, running: running, jobs)
+        #expect(result.placements.isEmpty)
+        // Reserved for when the gang ends (+1h, both of its nodes), not for when n3 frees (+5h).
+        #expect(try #require(result.status(1)).reason.details["startsBy"] == 1_800_003_600)
+    }
 }
 
 extension PendingJob {

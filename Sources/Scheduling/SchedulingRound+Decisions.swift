@@ -132,6 +132,7 @@ extension SchedulingRound {
         case .none:
             break
         }
+        addHeldReleases(flavor: f)
         var projection = flavors[f]
         projection.slack = [:]
         releases[f].sort { $0.end < $1.end }

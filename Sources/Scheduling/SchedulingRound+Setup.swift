@@ -71,42 +71,44 @@ extension SchedulingRound {
     }
 
     /// What tenants hold (running replicas, except those on lost nodes): fair-share usage and quota
-    /// used; and, for backfill, when each running job frees which ready nodes. The jobs come
-    /// resolved against the cluster's nodes (``HeldJobs``): no lookup by string per job.
+    /// used, from the sums ``HeldJobs`` keeps per tenant and flavor (O(tenants × flavors), however
+    /// many jobs run).
     static func holdings(
-        _ held: HeldJobs, tenantNumber: NameTable, quotaUnits: [QuotaUnit], tenantCount: Int, withReleases: Bool
-    ) -> (usage: [Double], quotaUsed: [Int], releases: [[Release]], releaseNodes: [[Int32]]) {
+        _ held: HeldJobs, tenantNumber: NameTable, quotaUnits: [QuotaUnit], tenantCount: Int
+    ) -> (usage: [Double], quotaUsed: [Int]) {
         let flavorCount = quotaUnits.count
         let resourceCount = flavorCount + 2
         var usage = Array(repeating: 0.0, count: tenantCount * resourceCount)
         var quotaUsed = Array(repeating: 0, count: tenantCount * flavorCount)
-        var releases = Array(repeating: [Release](), count: flavorCount)
-        var releaseNodes = Array(repeating: [Int32](), count: flavorCount)
-        // The held jobs' tenants (every name they have had) by this round's tenant numbers.
-        let tenantOf = held.tenantNames.map { tenantNumber.number($0) ?? -1 }
-        held.jobs.withUnsafeBufferPointer { jobs in
-            for job in jobs {
-                let flavor = Int(job.flavor)
-                if withReleases && flavor >= 0 && !job.releaseNodes.isEmpty {
-                    releases[flavor].append(
-                        Release(
-                            end: job.end, need: job.perReplica, firstNode: Int32(releaseNodes[flavor].count),
-                            nodeCount: Int32(job.releaseNodes.count)))
-                    releaseNodes[flavor].append(contentsOf: job.releaseNodes)
-                }
-                let t = tenantOf[Int(job.tenant)]
-                let replicas = job.replicasHeld
-                guard t >= 0, replicas > 0 else { continue }
-                let each = job.perReplica
+        for (h, name) in held.tenantNames.enumerated() {
+            guard let t = tenantNumber.number(name) else { continue }
+            for slot in 0..<held.flavorSlots {
+                let holding = held.holdings[h * held.flavorSlots + slot]
+                let flavor = slot - 1  // slot 0: flavors the cluster does not have (cores and memory still count)
                 if flavor >= 0 {
-                    usage[t * resourceCount + flavor] += Double(replicas * each.gpus)
-                    quotaUsed[t * flavorCount + flavor] += replicas * (quotaUnits[flavor] == .gpu ? each.gpus : each.cpu)
+                    usage[t * resourceCount + flavor] += Double(holding.gpus)
+                    quotaUsed[t * flavorCount + flavor] += quotaUnits[flavor] == .gpu ? holding.gpus : holding.cpu
                 }
-                usage[t * resourceCount + flavorCount] += Double(replicas * each.cpu)
-                usage[t * resourceCount + flavorCount + 1] += Double(replicas * each.memoryGiB)
+                usage[t * resourceCount + flavorCount] += Double(holding.cpu)
+                usage[t * resourceCount + flavorCount + 1] += Double(holding.memoryGiB)
             }
         }
-        return (usage, quotaUsed, releases, releaseNodes)
+        return (usage, quotaUsed)
+    }
+
+    /// For backfill: adds to `releases[f]` when each running job of flavor `f` frees which of its
+    /// ready nodes. Done once per flavor, the first time a job of it needs a reservation (the
+    /// projection sorts the releases by time, so their order does not matter).
+    mutating func addHeldReleases(flavor f: Int) {
+        guard !heldReleasesAdded[f] else { return }
+        heldReleasesAdded[f] = true
+        held.jobs.withUnsafeBufferPointer { jobs in
+            for job in jobs where Int(job.flavor) == f && !job.releaseNodes.isEmpty {
+                releases[f].append(
+                    Release(end: job.end, need: job.perReplica, firstNode: Int32(releaseNodes[f].count), nodeCount: Int32(job.releaseNodes.count)))
+                releaseNodes[f].append(contentsOf: job.releaseNodes)
+            }
+        }
     }
 
     /// Where a job stands in its (class, tenant) queue.

@@ -5,7 +5,8 @@ import Foundation
 /// placement) and for callers that want to act on placements as they are decided; the decisions are
 /// the same either way. The rules are documented on ``Scheduler``.
 ///
-/// Setup is O(nodes log nodes + running replicas + pending log pending). Each decision is
+/// Setup is O(nodes log nodes + running replicas + pending log pending) from the inputs, O(pending
+/// log pending + tenants × flavors) over a prepared cluster and running jobs kept current. Each decision is
 /// O(log tenants) for the order plus, for the job's replicas, a few searches of a sorted index (never
 /// a scan of every node or every pending job). `finish()` is O(pending).
 ///
@@ -65,9 +66,13 @@ public struct SchedulingRound: Sendable {
     let hasReadyNodes: [Bool]
     /// The flavors as they were when the round started (tells `queued` from `capacity`).
     let startFlavors: [FlavorCapacity]
-    /// By flavor: when running jobs, and jobs placed this round, free their replicas.
+    /// The running jobs, for backfill projections.
+    let held: HeldJobs
+    /// By flavor: when jobs placed this round, and (once `addHeldReleases` ran for the flavor)
+    /// running jobs, free their replicas.
     var releases: [[Release]]
     var releaseNodes: [[Int32]]
+    var heldReleasesAdded: [Bool]
     var reservations: [ReservationState]
     /// By flavor, once a projection ran to the end: the capacity with every job of the flavor ended.
     /// (Jobs placed later do not change it: each adds a release of what it takes.)
@@ -157,12 +162,13 @@ public struct SchedulingRound: Sendable {
         borrowingLimit = tenants.borrowingLimit
         let tenantNumber = NameTable(tenants.names)
 
-        let holdings = Self.holdings(
-            held, tenantNumber: tenantNumber, quotaUnits: quotaUnits, tenantCount: tenants.names.count, withReleases: policy.backfill)
+        let holdings = Self.holdings(held, tenantNumber: tenantNumber, quotaUnits: quotaUnits, tenantCount: tenants.names.count)
         usage = holdings.usage
         quotaUsed = holdings.quotaUsed
-        releases = holdings.releases
-        releaseNodes = holdings.releaseNodes
+        self.held = held
+        releases = Array(repeating: [], count: flavorNames.count)
+        releaseNodes = Array(repeating: [], count: flavorNames.count)
+        heldReleasesAdded = Array(repeating: false, count: flavorNames.count)
         var cohortIdle = Array(repeating: 0, count: tenants.cohortNames.count * flavorNames.count)
         for t in tenants.names.indices where tenants.cohortOf[t] >= 0 {
             for f in flavorNames.indices {

@@ -15,14 +15,21 @@ enum PostgresArrayLiteral {
         bytes.append(open)
         for (index, element) in elements.enumerated() {
             if index > 0 { bytes.append(comma) }
-            guard let element else {
+            guard var element else {
                 bytes.append(contentsOf: "NULL".utf8)
                 continue
             }
             bytes.append(quote)
-            for byte in element.utf8 {
-                if byte == quote || byte == backslash { bytes.append(backslash) }
-                bytes.append(byte)
+            element.withUTF8 { source in
+                // Most elements (ids, names, numbers) need no escape: copied whole.
+                guard source.contains(where: { $0 == quote || $0 == backslash }) else {
+                    bytes.append(contentsOf: source)
+                    return
+                }
+                for byte in source {
+                    if byte == quote || byte == backslash { bytes.append(backslash) }
+                    bytes.append(byte)
+                }
             }
             bytes.append(quote)
         }

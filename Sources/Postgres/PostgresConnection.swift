@@ -280,7 +280,9 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     private static func rejectNUL(in text: String, what: String) throws {
-        if text.utf8.contains(0) {
+        var text = text
+        let hasNUL = text.withUTF8 { bytes in bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
+        if hasNUL {
             throw PostgresError(
                 kind: .usage, message: "\(what) contains a NUL character, which PostgreSQL rejects")
         }

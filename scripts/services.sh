@@ -650,7 +650,13 @@ worker_credentials() {
     pw_db="$(cred_ensure "db_user.$db_role")"
     # The version changes when the permissions do (2: admission's priority-lane queues; 3: the
     # placements exchange; 4: the scheduler's admissions queue).
-    if [[ "$(cred_get "provisioned.$worker")" != "4" ]]; then
+    # Provisioned before at this version, and still there: the database role exists and the broker
+    # still holds the marker written with the user (wiping .data/postgres or .data/rabbitmq alone
+    # leaves credentials.env behind, and the worker would then fail to log in).
+    local marker="$RMQ_MNESIA_DIR/.agentmgr-worker-$worker-4" role_exists
+    role_exists="$(as_pg "$PG_BIN/psql" -X -tA -h "$PG_SOCK_DIR" -p "$PG_PORT" -U postgres -d agentmgr \
+        -c "SELECT 1 FROM pg_roles WHERE rolname = '$db_role'" 2>/dev/null || true)"
+    if [[ "$(cred_get "provisioned.$worker")" != "4" || ! -f "$marker" || "$role_exists" != "1" ]]; then
         [[ -n "$(rmq_pid)" ]] || die "RabbitMQ is not running; run 'scripts/services.sh start' first"
         users="$(rmqctl -q list_users --no-table-headers </dev/null)"
         if rmq_user_exists "$user" "$users"; then
@@ -671,6 +677,7 @@ SELECT format(CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$db_role
 SELECT format('GRANT %I TO %I', '$role', '$db_role') \gexec
 SQL
         ( umask 077; printf '%s=%s\n' "provisioned.$worker" 4 >>"$CREDS" )
+        touch "$marker"
         log "credentials for $worker: broker user $user, database role $db_role (member of $role)"
     fi
     printf 'export AGENTMGR_AMQP_URL=amqp://%s:%s@%s:%s/%s\n' "$user" "$pw_amqp" "$RMQ_ADDR" "$RMQ_PORT" "$RMQ_VHOST"

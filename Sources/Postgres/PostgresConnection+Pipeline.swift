@@ -30,22 +30,21 @@ extension PostgresConnection {
     public func pipeline(_ statements: [PostgresStatement]) throws -> [PostgresResult] {
         guard statements.count > 1 else { return try statements.map { try query($0.sql, $0.parameters) } }
         let connection = try liveHandle()
-        var prepared: [(name: String, texts: [String?])] = []
+        var prepared: [(name: String, values: PostgresParameters)] = []
         prepared.reserveCapacity(statements.count)
         for statement in statements {
-            let texts = try Self.texts(of: statement.sql, statement.parameters)
+            try Self.rejectNUL(in: statement.sql, what: "SQL text")
             let cached = try preparedStatement(for: statement.sql, on: connection)
-            try cached.check(texts)
-            prepared.append((cached.name, texts))
+            prepared.append((cached.name, try cached.parameters(statement.parameters)))
         }
 
         guard PQenterPipelineMode(connection) == 1 else { throw PostgresError.connection(connection) }
         // Leaves pipeline mode; a connection that cannot (results left unread after a failure) is
         // of no further use. Not after close(): the PGconn is gone.
         defer { if !isBroken, PQexitPipelineMode(connection) == 0 { close() } }
-        for (name, texts) in prepared {
-            let sent = CStringArray.with(texts) { values in
-                name.withCString { name in PQsendQueryPrepared(connection, name, Int32(values.count), values, nil, nil, 0) }
+        for (name, values) in prepared {
+            let sent = values.withLibPQ { values, lengths, formats in
+                name.withCString { name in PQsendQueryPrepared(connection, name, Int32(values.count), values, lengths, formats, 0) }
             }
             guard sent == 1 else { throw PostgresError.connection(connection) }
         }

@@ -13,15 +13,14 @@ public final class PostgresConnection: @unchecked Sendable {
 
     struct CachedStatement {
         let name: String
-        let parameterCount: Int
+        /// The parameters' type OIDs, as the server inferred them (`PQparamtype`).
+        let parameterTypes: [UInt32]
         var lastUse: UInt64
 
-        /// Checked here: the server would answer a mismatch with 08P01 (protocol_violation), which
-        /// reads like a connection failure although the connection is fine.
-        func check(_ texts: [String?]) throws {
-            guard texts.count == parameterCount else {
-                throw PostgresError(kind: .usage, message: "the statement takes \(parameterCount) parameters, \(texts.count) were given")
-            }
+        /// The count is checked here: the server would answer a mismatch with 08P01
+        /// (protocol_violation), which reads like a connection failure although the connection is fine.
+        func parameters(_ values: [(any PostgresEncodable)?]) throws -> PostgresParameters {
+            try PostgresParameters(values, types: parameterTypes)
         }
     }
 
@@ -107,9 +106,9 @@ public final class PostgresConnection: @unchecked Sendable {
         -> PostgresResult
     {
         let connection = try liveHandle()
-        let texts = try Self.texts(of: sql, parameters)
+        try Self.rejectNUL(in: sql, what: "SQL text")
         do {
-            return try executePrepared(sql, texts, on: connection)
+            return try executePrepared(sql, parameters, on: connection)
         } catch let error as PostgresError
             where isStaleStatement(error) && transactionStatus == PQTRANS_IDLE
         {
@@ -121,7 +120,7 @@ public final class PostgresConnection: @unchecked Sendable {
             } else if let stale = statements.removeValue(forKey: sql) {
                 statementsToDeallocate.append(stale.name)
             }
-            return try executePrepared(sql, texts, on: connection)
+            return try executePrepared(sql, parameters, on: connection)
         }
     }
 
@@ -139,15 +138,15 @@ public final class PostgresConnection: @unchecked Sendable {
         return try consume(result, on: connection)
     }
 
-    private func executePrepared(_ sql: String, _ texts: [String?], on connection: OpaquePointer)
+    private func executePrepared(_ sql: String, _ parameters: [(any PostgresEncodable)?], on connection: OpaquePointer)
         throws -> PostgresResult
     {
         let statement = try preparedStatement(for: sql, on: connection)
-        try statement.check(texts)
+        let values = try statement.parameters(parameters)
         let name = statement.name
-        let result = CStringArray.with(texts) { values in
+        let result = values.withLibPQ { values, lengths, formats in
             name.withCString { name in
-                PQexecPrepared(connection, name, Int32(values.count), values, nil, nil, 0)
+                PQexecPrepared(connection, name, Int32(values.count), values, lengths, formats, 0)
             }
         }
         return try consume(result, on: connection)
@@ -175,9 +174,9 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         _ = try consume(prepared, on: connection)
         let described = name.withCString { PQdescribePrepared(connection, $0) }
-        let parameterCount = try consume(described, on: connection).parameterCount
+        let parameterTypes = try consume(described, on: connection).parameterTypes
         let statement = CachedStatement(
-            name: name, parameterCount: parameterCount, lastUse: useCounter)
+            name: name, parameterTypes: parameterTypes, lastUse: useCounter)
         statements[sql] = statement
         return statement
     }
@@ -269,17 +268,7 @@ public final class PostgresConnection: @unchecked Sendable {
         return handle
     }
 
-    /// The parameters in text format, after checking that neither they nor the SQL hold a NUL.
-    static func texts(of sql: String, _ parameters: [(any PostgresEncodable)?]) throws -> [String?] {
-        try rejectNUL(in: sql, what: "SQL text")
-        let texts = parameters.map { $0?.postgresText }
-        for (index, text) in texts.enumerated() {
-            if let text { try rejectNUL(in: text, what: "parameter $\(index + 1)") }
-        }
-        return texts
-    }
-
-    private static func rejectNUL(in text: String, what: String) throws {
+    static func rejectNUL(in text: String, what: String) throws {
         var text = text
         let hasNUL = text.withUTF8 { bytes in bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
         if hasNUL {

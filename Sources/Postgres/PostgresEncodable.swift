@@ -1,9 +1,17 @@
 import Foundation
 
-/// A value sent as a text-format query parameter. `nil` parameters are sent as SQL NULL.
+/// A value sent as a query parameter, in text format (arrays of common types in binary, see
+/// ``PostgresBinary``). `nil` parameters are sent as SQL NULL.
 public protocol PostgresEncodable: Sendable {
     /// The value in PostgreSQL's text input format.
     var postgresText: String { get }
+    /// Appends the value in PostgreSQL's binary format for the type with OID `type` and returns
+    /// true, or returns false having appended nothing when it has no binary form for that type.
+    func appendPostgresBinary(for type: UInt32, to out: inout [UInt8]) -> Bool
+}
+
+extension PostgresEncodable {
+    public func appendPostgresBinary(for type: UInt32, to out: inout [UInt8]) -> Bool { false }
 }
 
 extension String: PostgresEncodable {
@@ -55,6 +63,12 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     // run time on every call (swift_getKeyPath, resolving the element type by its mangled name):
     // 1.5% of the scheduler's CPU under make bench, for every array parameter of every statement.
     public var postgresText: String { PostgresArrayLiteral.format(map { $0.postgresText }) }
+
+    public func appendPostgresBinary(for type: UInt32, to out: inout [UInt8]) -> Bool {
+        guard let bytes = PostgresBinary.array(lazy.map { Optional($0) }, arrayType: type) else { return false }
+        out.append(contentsOf: bytes)
+        return true
+    }
 }
 
 /// An array parameter whose elements may be NULL (`{"a",NULL}`), for set-based statements over
@@ -67,4 +81,10 @@ public struct PostgresNullableArray<Element: PostgresEncodable>: PostgresEncodab
     }
 
     public var postgresText: String { PostgresArrayLiteral.format(elements.map { $0?.postgresText }) }
+
+    public func appendPostgresBinary(for type: UInt32, to out: inout [UInt8]) -> Bool {
+        guard let bytes = PostgresBinary.array(elements, arrayType: type) else { return false }
+        out.append(contentsOf: bytes)
+        return true
+    }
 }

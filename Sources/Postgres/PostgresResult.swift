@@ -28,8 +28,8 @@ public struct PostgresResult: Sendable, RandomAccessCollection {
     /// The command tag, e.g. `INSERT 0 1`, `COMMIT`.
     public let commandTag: String
     let storage: Storage
-    /// `PQnparams`: only meaningful for the result of `PQdescribePrepared`.
-    let parameterCount: Int
+    /// `PQparamtype` of each parameter: only meaningful for the result of `PQdescribePrepared`.
+    let parameterTypes: [UInt32]
     private let rowCount: Int
 
     /// Copies everything out of `result`; the caller still owns (and clears) it.
@@ -56,7 +56,7 @@ public struct PostgresResult: Sendable, RandomAccessCollection {
         self.storage = Storage(columns: columns, cells: cells)
         self.rowsAffected = Int(String(cString: PQcmdTuples(result))) ?? 0
         self.commandTag = String(cString: PQcmdStatus(result))
-        self.parameterCount = Int(PQnparams(result))
+        self.parameterTypes = (0..<PQnparams(result)).map { PQparamtype(result, $0) }
     }
 
     public var startIndex: Int { 0 }

@@ -133,7 +133,7 @@ public final class AdmissionHandler: MessageHandler {
             try context.emit(event, priority: job.spec.priorityClass.messagePriority)
             answer = AdmissionReply(
                 idempotencyKey: request.idempotencyKey, decision: .admitted, jobID: job.id.lowercaseText,
-                tenant: job.spec.tenant, priorityClass: job.spec.priorityClass.rawValue, projectedCost: job.projectedCost.moneyText,
+                tenant: job.spec.tenant, priorityClass: job.spec.priorityClass.rawValue, projectedCost: job.projectedCostText,
                 decidedAt: now)
         case .rejected(let reasons):
             try emitRejected(key: request.idempotencyKey, tenant: request.spec.tenant, reasons: reasons, correlation: correlation, context: context)
@@ -262,7 +262,7 @@ struct JobAdmittedPayload: Encodable {
         dependsOn = job.spec.dependsOn
         labels = job.spec.labels
         sameZone = job.spec.sameZone
-        projectedCost = job.projectedCost.moneyText
+        projectedCost = job.projectedCostText
         submittedAt = request.submittedAt
     }
 

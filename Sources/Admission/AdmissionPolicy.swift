@@ -40,6 +40,16 @@ public struct AdmittedJob: Sendable, Equatable {
     public var spec: JobSpec
     public var resources: Resources
     public var projectedCost: Decimal
+    /// `projectedCost.moneyText`, written into the job's row, event and reply.
+    public var projectedCostText: String
+
+    public init(id: UUID, spec: JobSpec, resources: Resources, projectedCost: Decimal, projectedCostText: String? = nil) {
+        self.id = id
+        self.spec = spec
+        self.resources = resources
+        self.projectedCost = projectedCost
+        self.projectedCostText = projectedCostText ?? projectedCost.moneyText
+    }
 }
 
 public enum AdmissionDecision: Sendable, Equatable {
@@ -72,12 +82,12 @@ public enum AdmissionPolicy {
         }
         checkCapacity(spec, resources, flavor, context.catalog, &reasons)
         checkQuota(spec, resources, flavor, tenant, context, &reasons)
-        let cost = projectedCost(spec, resources, flavor)
-        checkBudget(cost, spec, resources, flavor, tenant, context, &reasons)
+        let cost = ProjectedCosts.cost(spec, resources, flavor)
+        checkBudget(cost.amount, spec, resources, flavor, tenant, context, &reasons)
         checkDependencies(spec, tenant, context, &reasons)
 
         guard reasons.isEmpty else { return .rejected(reasons) }
-        return .admitted(AdmittedJob(id: jobID, spec: spec, resources: resources, projectedCost: cost))
+        return .admitted(AdmittedJob(id: jobID, spec: spec, resources: resources, projectedCost: cost.amount, projectedCostText: cost.text))
     }
 
     /// What a spec naming no version runs: the agent's default, else its newest current version.

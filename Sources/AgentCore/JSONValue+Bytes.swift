@@ -229,7 +229,7 @@ private struct JSONByteParser {
     }
 }
 
-private enum JSONByteWriter {
+enum JSONByteWriter {
     static func write(_ value: JSONValue, to out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)

@@ -13,7 +13,7 @@ public enum EventRecorder {
             try body(db)
             let context = HandlerContext(db: db, producer: events.first?.producer ?? "agentctl", topology: topology)
             for event in events { try context.emit(event) }
-            try OutboxStore.write(events: context.events, messages: context.messages, in: db)
+            try OutboxStore.write(events: context.events, encoded: context.encodedEvents, messages: context.messages, in: db)
         }
     }
 }
@@ -22,12 +22,12 @@ extension EventRecorder {
     /// Appends events to the log and the outbox inside a transaction the caller already holds.
     /// `messages` go to the outbox as they are (not events of record), e.g. a placement copied to
     /// the placements exchange for each node it uses.
-    /// `bodies`: one per event, the event already encoded or nil, when the caller has them.
+    /// `encoded`: one per event, the event already encoded or nil, when the caller has them.
     /// `along`: the caller's own statements, run first, in the same round trip.
     /// `relay`: the worker whose relay should publish them, when the caller runs inside one (its
     /// name as `WorkerApp` was given it); nil: any relay.
     public static func append(
-        _ events: [(event: EventEnvelope, priority: UInt8?)], bodies: [String?]? = nil, messages: [OutboxMessage] = [],
+        _ events: [(event: EventEnvelope, priority: UInt8?)], encoded: [EncodedEvent?]? = nil, messages: [OutboxMessage] = [],
         along: [PostgresStatement] = [], relay: String? = nil, topology: Topology, in db: PostgresConnection
     ) throws {
         guard !events.isEmpty || !messages.isEmpty else {
@@ -36,10 +36,15 @@ extension EventRecorder {
         }
         let context = HandlerContext(db: db, producer: events.first?.event.producer ?? "agentmgr", topology: topology)
         for (index, (event, priority)) in events.enumerated() {
-            try context.emit(event, priority: priority, body: bodies.flatMap { index < $0.count ? $0[index] : nil })
+            if let known = encoded.flatMap({ index < $0.count ? $0[index] : nil }) {
+                try context.emit(event, priority: priority, encoded: known)
+            } else {
+                try context.emit(event, priority: priority)
+            }
         }
         for message in messages { try context.send(message) }
-        try OutboxStore.write(events: context.events, messages: context.messages, along: along, relay: relay ?? "", in: db)
+        try OutboxStore.write(
+            events: context.events, encoded: context.encodedEvents, messages: context.messages, along: along, relay: relay ?? "", in: db)
     }
 }
 

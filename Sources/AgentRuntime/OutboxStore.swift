@@ -12,13 +12,18 @@ enum OutboxStore {
     /// after `along` (statements of the caller's own, in the same round trip): one pipeline.
     /// `relay`: the worker whose relay should publish the rows (the NOTIFY's payload: only that
     /// worker's relays wake for them); empty for any relay (producers without one, like agentctl).
+    /// `encoded`: per event, its payload and subjects already serialized, or nil (or empty) to
+    /// serialize them here.
     static func write(
-        events: [EventEnvelope], messages: [OutboxMessage], along: [PostgresStatement] = [], relay: String = "", in db: PostgresConnection
+        events: [EventEnvelope], encoded: [EncodedEvent?] = [], messages: [OutboxMessage], along: [PostgresStatement] = [], relay: String = "",
+        in db: PostgresConnection
     ) throws {
-        try db.pipeline(along + statements(events: events, messages: messages, relay: relay))
+        try db.pipeline(along + statements(events: events, encoded: encoded, messages: messages, relay: relay))
     }
 
-    static func statements(events: [EventEnvelope], messages: [OutboxMessage], relay: String = "") throws -> [PostgresStatement] {
+    static func statements(
+        events: [EventEnvelope], encoded: [EncodedEvent?] = [], messages: [OutboxMessage], relay: String = ""
+    ) throws -> [PostgresStatement] {
         let messages = OutboxMessage.packingEvents(messages)
         var statements: [PostgresStatement] = []
         if !events.isEmpty {
@@ -38,9 +43,14 @@ enum OutboxStore {
                     [
                         events.map { $0.id }, events.map { $0.type }, events.map { $0.schemaVersion }, events.map { $0.occurredAt },
                         events.map { $0.producer }, events.map { $0.tenant ?? "" },
-                        events.map { String(decoding: JSONValue.object($0.subjects.mapValues { .string($0) }).serialized(), as: UTF8.self) },
+                        events.indices.map { i in
+                            (i < encoded.count ? encoded[i]?.subjects : nil)
+                                ?? String(decoding: JSONValue.object(events[i].subjects.mapValues { .string($0) }).serialized(), as: UTF8.self)
+                        },
                         events.map { $0.correlationID?.lowercaseText ?? "" }, events.map { $0.causationID?.lowercaseText ?? "" },
-                        events.map { String(decoding: $0.payload.serialized(), as: UTF8.self) },
+                        events.indices.map { i in
+                            (i < encoded.count ? encoded[i]?.payload : nil) ?? String(decoding: events[i].payload.serialized(), as: UTF8.self)
+                        },
                     ]))
         }
         if !messages.isEmpty {

@@ -24,40 +24,106 @@ enum PostgresBinary {
         1115: 1114,  // timestamp[] → timestamp
     ]
 
-    /// One-dimensional array: header, then each element as its length (-1: NULL) and bytes.
-    /// Nil when an element has no binary form for the type (the caller sends text instead).
-    static func array<Elements: Collection, Element: PostgresEncodable>(_ elements: Elements, arrayType: UInt32) -> [UInt8]?
-    where Elements.Element == Element? {
-        guard let element = elementType[arrayType] else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(20 + elements.count * 24)
-        let hasNull = elements.contains { $0 == nil }
-        if elements.isEmpty {
-            append(Int32(0), to: &out)  // no dimensions
-            append(Int32(0), to: &out)
-            append(element, to: &out)
-            return out
+    /// Appends a one-dimensional array of `elements` as the array type `arrayType`; false (nothing
+    /// appended) when the type is not one of the above or an element has no binary form for it.
+    /// The element types used in statements go through code specialized for them: a generic pass
+    /// (dynamic dispatch and metadata lookups per element) cost more than the text it replaced.
+    static func appendArray<Element: PostgresEncodable>(_ elements: [Element?], arrayType: UInt32, to out: inout [UInt8]) -> Bool {
+        guard let element = elementType[arrayType] else { return false }
+        switch Element.self {
+        case is UUID.Type: return encode(unsafeBitCast(elements, to: [UUID?].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is String.Type: return encode(unsafeBitCast(elements, to: [String?].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Int.Type: return encode(unsafeBitCast(elements, to: [Int?].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Int32.Type: return encode(unsafeBitCast(elements, to: [Int32?].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Int64.Type: return encode(unsafeBitCast(elements, to: [Int64?].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Bool.Type: return encode(unsafeBitCast(elements, to: [Bool?].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Double.Type: return encode(unsafeBitCast(elements, to: [Double?].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Date.Type: return encode(unsafeBitCast(elements, to: [Date?].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        default: return encode(elements, element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
         }
-        append(Int32(1), to: &out)
-        append(Int32(hasNull ? 1 : 0), to: &out)
-        append(element, to: &out)
-        append(Int32(clamping: elements.count), to: &out)
-        append(Int32(1), to: &out)  // lower bound
+    }
+
+    /// The same for an array without NULLs.
+    static func appendArray<Element: PostgresEncodable>(_ elements: [Element], arrayType: UInt32, to out: inout [UInt8]) -> Bool {
+        guard let element = elementType[arrayType] else { return false }
+        switch Element.self {
+        case is UUID.Type: return encode(unsafeBitCast(elements, to: [UUID].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is String.Type: return encode(unsafeBitCast(elements, to: [String].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Int.Type: return encode(unsafeBitCast(elements, to: [Int].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Int32.Type: return encode(unsafeBitCast(elements, to: [Int32].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Int64.Type: return encode(unsafeBitCast(elements, to: [Int64].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Bool.Type: return encode(unsafeBitCast(elements, to: [Bool].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Double.Type: return encode(unsafeBitCast(elements, to: [Double].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        case is Date.Type: return encode(unsafeBitCast(elements, to: [Date].self), element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        default: return encode(elements, element, &out) { $0.appendPostgresBinary(for: $1, to: &$2) }
+        }
+    }
+
+    /// Header (dimensions, NULL flag, element type, length, lower bound 1), then each element as
+    /// its length (-1: NULL) and bytes. Rolls back and returns false when `write` does.
+    @inline(__always)
+    private static func encode<Value>(
+        _ elements: [Value?], _ element: UInt32, _ out: inout [UInt8], write: (Value, UInt32, inout [UInt8]) -> Bool
+    ) -> Bool {
+        let start = out.count
+        header(count: elements.count, hasNull: elements.contains { $0 == nil }, element: element, to: &out)
         for value in elements {
             guard let value else {
                 append(Int32(-1), to: &out)
                 continue
             }
-            let lengthAt = out.count
-            append(Int32(0), to: &out)
-            guard value.appendPostgresBinary(for: element, to: &out) else { return nil }
-            let length = UInt32(out.count - lengthAt - 4)
-            out[lengthAt] = UInt8(length >> 24)
-            out[lengthAt + 1] = UInt8(truncatingIfNeeded: length >> 16)
-            out[lengthAt + 2] = UInt8(truncatingIfNeeded: length >> 8)
-            out[lengthAt + 3] = UInt8(truncatingIfNeeded: length)
+            guard appendElement(value, element, &out, write: write) else {
+                out.removeSubrange(start...)
+                return false
+            }
         }
-        return out
+        return true
+    }
+
+    @inline(__always)
+    private static func encode<Value>(
+        _ elements: [Value], _ element: UInt32, _ out: inout [UInt8], write: (Value, UInt32, inout [UInt8]) -> Bool
+    ) -> Bool {
+        let start = out.count
+        header(count: elements.count, hasNull: false, element: element, to: &out)
+        for value in elements {
+            guard appendElement(value, element, &out, write: write) else {
+                out.removeSubrange(start...)
+                return false
+            }
+        }
+        return true
+    }
+
+    private static func header(count: Int, hasNull: Bool, element: UInt32, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 20 + count * 24)
+        guard count > 0 else {
+            append(Int32(0), to: &out)  // no dimensions
+            append(Int32(0), to: &out)
+            append(element, to: &out)
+            return
+        }
+        append(Int32(1), to: &out)
+        append(Int32(hasNull ? 1 : 0), to: &out)
+        append(element, to: &out)
+        append(Int32(clamping: count), to: &out)
+        append(Int32(1), to: &out)  // lower bound
+    }
+
+    /// The element's length (filled in once written), then its bytes.
+    @inline(__always)
+    private static func appendElement<Value>(
+        _ value: Value, _ element: UInt32, _ out: inout [UInt8], write: (Value, UInt32, inout [UInt8]) -> Bool
+    ) -> Bool {
+        let lengthAt = out.count
+        append(Int32(0), to: &out)
+        guard write(value, element, &out) else { return false }
+        let length = UInt32(out.count - lengthAt - 4)
+        out[lengthAt] = UInt8(length >> 24)
+        out[lengthAt + 1] = UInt8(truncatingIfNeeded: length >> 16)
+        out[lengthAt + 2] = UInt8(truncatingIfNeeded: length >> 8)
+        out[lengthAt + 3] = UInt8(truncatingIfNeeded: length)
+        return true
     }
 
     static func append(_ value: Int32, to out: inout [UInt8]) { append(UInt32(bitPattern: value), to: &out) }

@@ -65,9 +65,7 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     public var postgresText: String { PostgresArrayLiteral.format(map { $0.postgresText }) }
 
     public func appendPostgresBinary(for type: UInt32, to out: inout [UInt8]) -> Bool {
-        guard let bytes = PostgresBinary.array(lazy.map { Optional($0) }, arrayType: type) else { return false }
-        out.append(contentsOf: bytes)
-        return true
+        PostgresBinary.appendArray(self, arrayType: type, to: &out)
     }
 }
 
@@ -83,8 +81,6 @@ public struct PostgresNullableArray<Element: PostgresEncodable>: PostgresEncodab
     public var postgresText: String { PostgresArrayLiteral.format(elements.map { $0?.postgresText }) }
 
     public func appendPostgresBinary(for type: UInt32, to out: inout [UInt8]) -> Bool {
-        guard let bytes = PostgresBinary.array(elements, arrayType: type) else { return false }
-        out.append(contentsOf: bytes)
-        return true
+        PostgresBinary.appendArray(elements, arrayType: type, to: &out)
     }
 }

@@ -180,7 +180,7 @@ public final class SchedulingLoop: Sendable {
             .compactMap { $0 }
 
         var events: [(event: EventEnvelope, priority: UInt8?)] = []
-        var bodies: [String?] = []  // one per event: a placement's envelope, encoded once for its outbox row and its nodes' copies
+        var encoded: [EncodedEvent?] = []  // one per event: a placement's envelope, encoded once for its log row, outbox row and its nodes' copies
         var placementCopies: [OutboxMessage] = []
         for placement in placements {
             guard let job = jobs[placement.jobID] else { continue }
@@ -190,18 +190,18 @@ public final class SchedulingLoop: Sendable {
                     nodes: placement.nodes, startedAt: now, endsBy: now.addingTimeInterval(Double(job.maxRuntimeSeconds))))
             let scheduled = SchedulingEvents.scheduled(
                 job, placement, attempt: previous[placement.jobID]?.attempt ?? 0, epoch: epoch, producer: SchedulerHandler.workerName)
-            let body = String(decoding: try scheduled.encoded(), as: UTF8.self)
+            let parts = scheduled.encodedParts()
             events.append((scheduled, UInt8(job.priorityClass.rawValue)))
-            bodies.append(body)
-            placementCopies += try OutboxMessage.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology, body: body)
+            encoded.append(parts)
+            placementCopies += try OutboxMessage.placementCopies(of: scheduled, nodes: placement.nodes, topology: topology, body: parts.body)
         }
         for status in result.pending where previous[status.jobID]?.reasonCode != status.reason.code.rawValue {
             guard let job = jobs[status.jobID] else { continue }
             events.append((SchedulingEvents.pending(job, status, producer: SchedulerHandler.workerName), nil))
-            bodies.append(nil)
+            encoded.append(nil)
         }
         try EventRecorder.append(
-            events, bodies: bodies, messages: OutboxMessage.groupedByNode(placementCopies), along: writes,
+            events, encoded: encoded, messages: OutboxMessage.groupedByNode(placementCopies), along: writes,
             relay: SchedulerHandler.workerName, topology: topology, in: db)
         if !placements.isEmpty {
             logger.debug(

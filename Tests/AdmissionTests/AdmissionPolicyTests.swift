@@ -60,6 +60,27 @@ struct AdmissionPolicyTests {
         #expect(AdmissionPolicy.projectedCost(batch, Resources(flavor: "gpu-v100", gpus: 2, cpu: 1, memoryGiB: 1), flavor) == Decimal(string: "34.72")!)
     }
 
+    @Test("Admitted jobs carry the cost computed afresh for their shape, class and runtime, however many share it")
+    func rememberedCostsMatch() throws {
+        let flavor = Self.catalog.flavor(named: "gpu-v100")!
+        for replicas in [1, 2, 3] {
+            for seconds in [60, 3_600, 12_345] {
+                for priority in [PriorityClass.batch, .normal] {
+                    for _ in 0..<2 {  // the second time from memory
+                        let job = spec { $0.replicas = replicas; $0.maxRuntimeSeconds = seconds; $0.priorityClass = priority }
+                        guard case .admitted(let admitted) = AdmissionPolicy.decide(spec: job, problems: [], context: context(), jobID: UUID()) else {
+                            Issue.record("rejected")
+                            continue
+                        }
+                        let fresh = AdmissionPolicy.projectedCost(job, admitted.resources, flavor)
+                        #expect(admitted.projectedCost == fresh)
+                        #expect(admitted.projectedCostText == fresh.moneyText)
+                    }
+                }
+            }
+        }
+    }
+
     @Test("Borrowing is bounded by both the borrowing limit and what the cohort has")
     func borrowing() {
         // nominal 8 + min(limit 8, cohort 4) = 12 GPUs at most.

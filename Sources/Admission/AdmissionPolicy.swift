@@ -39,9 +39,11 @@ public struct AdmittedJob: Sendable, Equatable {
     public var id: UUID
     public var spec: JobSpec
     public var resources: Resources
-    public var projectedCost: Decimal
+    public var projectedCost: Decimal {
+        didSet { projectedCostText = projectedCost.moneyText }
+    }
     /// `projectedCost.moneyText`, written into the job's row, event and reply.
-    public var projectedCostText: String
+    public private(set) var projectedCostText: String
 
     public init(id: UUID, spec: JobSpec, resources: Resources, projectedCost: Decimal, projectedCostText: String? = nil) {
         self.id = id

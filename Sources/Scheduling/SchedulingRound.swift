@@ -138,6 +138,7 @@ public struct SchedulingRound: Sendable {
     /// A round over a cluster and its running jobs, both prepared earlier and kept current
     /// (``PreparedCluster``, ``HeldJobs``).
     public init(prepared cluster: PreparedCluster, held: HeldJobs, pending: [PendingJob], policy: SchedulingPolicy) {
+        precondition(held.flavorSlots == cluster.flavorNames.count + 1, "HeldJobs was built for another cluster")
         jobs = pending
         nowSeconds = policy.now.timeIntervalSince1970
         backfill = policy.backfill

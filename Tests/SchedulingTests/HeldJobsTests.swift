@@ -1,5 +1,5 @@
 import Foundation
-import Scheduling
+@testable import Scheduling
 import Testing
 
 @Suite("Running jobs kept resolved between rounds count as the running jobs given afresh")
@@ -47,6 +47,21 @@ struct HeldJobsTests {
             held.insert(job, in: prepared)
         }
         #expect(held.count == running.count)
+        // What each tenant holds, summed job by job as a round once did, equals the sums kept
+        // through the inserts and removals above.
+        var expected: [String: [Int: HeldJobs.Holding]] = [:]
+        for job in running.values {
+            let flavor = prepared.flavorNumber.number(job.flavor) ?? -1
+            let replicas = job.nodes.filter { prepared.nodeRef[$0]?.lost != true }.count
+            expected[job.tenant, default: [:]][flavor + 1, default: HeldJobs.Holding()].gpus += replicas * job.perReplica.gpus
+            expected[job.tenant]![flavor + 1]!.cpu += replicas * job.perReplica.cpu
+            expected[job.tenant]![flavor + 1]!.memoryGiB += replicas * job.perReplica.memoryGiB
+        }
+        for (h, tenant) in held.tenantNames.enumerated() {
+            for slot in 0..<held.flavorSlots {
+                #expect(held.holdings[h * held.flavorSlots + slot] == expected[tenant]?[slot] ?? HeldJobs.Holding(), "\(tenant), slot \(slot)")
+            }
+        }
         #expect(running.values.contains { $0.nodes.contains("node-009") || $0.nodes.contains("node-013") }, "jobs on lost nodes")
         #expect(running.values.contains { $0.tenant == "ghost" } && running.values.contains { $0.flavor == "gpu-gone" })
 

@@ -13,7 +13,7 @@ extension EventEnvelope {
             throw EnvelopeError(field: nil, reason: "body is not valid JSON: \(error)")
         }
         guard case .object(let fields) = root else { throw EnvelopeError(field: nil, reason: "body must be a JSON object") }
-        var reader = FieldReader(fields: fields)
+        let reader = FieldReader(fields: fields)
         id = try reader.required(reader.uuid("id"), "id")
         type = try reader.required(reader.string("type"), "type")
         schemaVersion = try reader.required(reader.int("schema_version"), "schema_version")

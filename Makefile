@@ -25,7 +25,7 @@ build:
 	@swift build
 
 # The end-to-end pipeline: services, release workers, thousands of simulated nodes, a fixed-rate
-# and a flat-out run; bench/results.json and a table (about 4 minutes; see docs/benchmarks.md).
+# and a flat-out run; bench/results.json and a table (about 3 minutes on a fresh clone; see docs/benchmarks.md).
 bench:
 	@scripts/bench.sh
 

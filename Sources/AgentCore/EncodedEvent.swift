@@ -11,7 +11,8 @@ public struct EncodedEvent: Sendable {
 }
 
 extension EventEnvelope {
-    /// The same bytes as `encoded()` (keys in sorted order, optional fields left out when absent).
+    /// The envelope's wire format (docs/events.md): a JSON object with its keys in sorted order,
+    /// optional fields left out when absent, as `JSONValue.serialized()` writes objects.
     public func encodedParts() -> EncodedEvent {
         var out: [UInt8] = []
         out.reserveCapacity(512)

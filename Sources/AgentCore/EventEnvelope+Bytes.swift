@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
 
-/// The envelope read from and written to bytes through `JSONValue.parse` / `serialized()`, not
+/// The envelope read from bytes through `JSONValue.parse` (and written by `encodedParts()`), not
 /// Codable: every worker does this for every message, and Codable's generic containers were a
 /// large share of a worker's CPU (issue 5). The wire format is the Codable one (docs/events.md).
 extension EventEnvelope {
@@ -24,19 +24,6 @@ extension EventEnvelope {
         correlationID = try reader.uuid("correlation_id")
         causationID = try reader.uuid("causation_id")
         payload = fields["payload"].flatMap { $0 == .null ? nil : $0 } ?? .object([:])
-    }
-
-    /// The envelope as a JSON object, optional fields left out when absent.
-    var jsonValue: JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .string(id.uppercaseText), "type": .string(type), "schema_version": .number(Double(schemaVersion)),
-            "occurred_at": .string(ISO8601.string(from: occurredAt)), "producer": .string(producer),
-            "subjects": .object(subjects.mapValues { .string($0) }), "payload": payload,
-        ]
-        if let tenant { object["tenant"] = .string(tenant) }
-        if let correlationID { object["correlation_id"] = .string(correlationID.uppercaseText) }
-        if let causationID { object["causation_id"] = .string(causationID.uppercaseText) }
-        return .object(object)
     }
 }
 

@@ -85,9 +85,9 @@ extension EventEnvelope {
         if producer.isEmpty { throw EnvelopeError(field: "producer", reason: "must not be empty") }
     }
 
-    /// The JSON body as published.
+    /// The JSON body as published (``encodedParts()``'s body).
     public func encoded() throws -> Data {
-        jsonValue.serialized()
+        Data(encodedParts().body.utf8)
     }
 }
 

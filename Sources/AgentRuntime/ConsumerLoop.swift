@@ -279,7 +279,7 @@ final class ConsumerSession<Handler: MessageHandler> {
             } catch {
                 throw HandlerFailure(index: positions.count == 1 ? positions[0] : nil, error: error)
             }
-            try OutboxStore.write(events: context.events, encoded: context.encodedEvents, messages: context.messages, relay: settings.consumerName, in: db)
+            try OutboxStore.write(events: context.events, messages: context.messages, relay: settings.consumerName, in: db)
             return positions.count
         }
     }
@@ -304,7 +304,7 @@ final class ConsumerSession<Handler: MessageHandler> {
                 guard try !Inbox.claim([key], consumer: loop.settings.consumerName, in: db).isEmpty else { return }
                 let context = HandlerContext(db: db, producer: loop.settings.consumerName, topology: loop.topology)
                 try loop.handler.malformed(delivery, reason: reason, context: context)
-                try OutboxStore.write(events: context.events, encoded: context.encodedEvents, messages: context.messages, relay: loop.settings.consumerName, in: db)
+                try OutboxStore.write(events: context.events, messages: context.messages, relay: loop.settings.consumerName, in: db)
             }
         } catch let error as PostgresError where error.isConnectionFailure {
             throw error  // reconnect and see the delivery again

@@ -13,7 +13,7 @@ public enum EventRecorder {
             try body(db)
             let context = HandlerContext(db: db, producer: events.first?.producer ?? "agentctl", topology: topology)
             for event in events { try context.emit(event) }
-            try OutboxStore.write(events: context.events, encoded: context.encodedEvents, messages: context.messages, in: db)
+            try OutboxStore.write(events: context.events, messages: context.messages, in: db)
         }
     }
 }
@@ -44,7 +44,7 @@ extension EventRecorder {
         }
         for message in messages { try context.send(message) }
         try OutboxStore.write(
-            events: context.events, encoded: context.encodedEvents, messages: context.messages, along: along, relay: relay ?? "", in: db)
+            events: context.events, messages: context.messages, along: along, relay: relay ?? "", in: db)
     }
 }
 

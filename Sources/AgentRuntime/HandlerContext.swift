@@ -11,9 +11,9 @@ public final class HandlerContext {
     /// The component name recorded as each event's producer.
     public let producer: String
     public let topology: Topology
-    private(set) var events: [EventEnvelope] = []
-    /// Per event, its payload and subjects as already serialized, when they were (the log's columns).
-    private(set) var encodedEvents: [EncodedEvent?] = []
+    /// The events emitted, each written once: its body for the outbox, its payload and subjects
+    /// for the log's columns.
+    private(set) var events: [(event: EventEnvelope, encoded: EncodedEvent)] = []
     private(set) var messages: [OutboxMessage] = []
 
     init(db: PostgresConnection, producer: String, topology: Topology) {
@@ -23,31 +23,21 @@ public final class HandlerContext {
     }
 
     /// Records an event in the log and queues it for the events exchange (routing key = type).
-    /// `body`: the event already encoded, when the caller has it.
-    public func emit(_ event: EventEnvelope, priority: UInt8? = nil, body: String? = nil) throws {
-        if let body {
-            try emit(event, priority: priority, body: body, encoded: nil)
-        } else {
-            try emit(event, priority: priority, encoded: event.encodedParts())
-        }
+    public func emit(_ event: EventEnvelope, priority: UInt8? = nil) throws {
+        try emit(event, priority: priority, encoded: event.encodedParts())
     }
 
-    /// The same, with the event already encoded (its body, payload and subjects written once).
+    /// The same, with the event already encoded, when the caller needs its body for more messages.
     public func emit(_ event: EventEnvelope, priority: UInt8? = nil, encoded: EncodedEvent) throws {
-        try emit(event, priority: priority, body: encoded.body, encoded: encoded)
-    }
-
-    private func emit(_ event: EventEnvelope, priority: UInt8?, body: String, encoded: EncodedEvent?) throws {
         try event.validate()
         var message = OutboxMessage(
             exchange: topology.eventsExchange, routingKey: event.type, messageID: event.id.lowercaseText,
             properties: .init(
                 type: event.type, priority: priority, correlationID: (event.correlationID ?? event.id).lowercaseText),
-            body: body)
+            body: encoded.body)
         message.packable = true
         try send(message)
-        events.append(event)
-        encodedEvents.append(encoded)
+        events.append((event, encoded))
     }
 
     /// Queues a message that is not an event of record, such as a reply on `reply_to`. A message

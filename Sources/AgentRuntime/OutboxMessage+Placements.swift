@@ -9,7 +9,7 @@ extension OutboxMessage {
     public static func placementCopies(
         of event: EventEnvelope, nodes: [String], topology: Topology, body: String? = nil
     ) throws -> [OutboxMessage] {
-        let body = try body ?? String(decoding: event.encoded(), as: UTF8.self)
+        let body = body ?? event.encodedParts().body
         var seen: Set<String> = []
         return nodes.filter { seen.insert($0).inserted }.map { node in
             var copy = OutboxMessage(

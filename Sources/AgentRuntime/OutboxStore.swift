@@ -12,17 +12,16 @@ enum OutboxStore {
     /// after `along` (statements of the caller's own, in the same round trip): one pipeline.
     /// `relay`: the worker whose relay should publish the rows (the NOTIFY's payload: only that
     /// worker's relays wake for them); empty for any relay (producers without one, like agentctl).
-    /// `encoded`: per event, its payload and subjects already serialized, or nil (or empty) to
-    /// serialize them here.
+    /// Each event comes with its encoding: the log's payload and subjects columns take its texts.
     static func write(
-        events: [EventEnvelope], encoded: [EncodedEvent?] = [], messages: [OutboxMessage], along: [PostgresStatement] = [], relay: String = "",
-        in db: PostgresConnection
+        events: [(event: EventEnvelope, encoded: EncodedEvent)], messages: [OutboxMessage], along: [PostgresStatement] = [],
+        relay: String = "", in db: PostgresConnection
     ) throws {
-        try db.pipeline(along + statements(events: events, encoded: encoded, messages: messages, relay: relay))
+        try db.pipeline(along + statements(events: events, messages: messages, relay: relay))
     }
 
     static func statements(
-        events: [EventEnvelope], encoded: [EncodedEvent?] = [], messages: [OutboxMessage], relay: String = ""
+        events: [(event: EventEnvelope, encoded: EncodedEvent)], messages: [OutboxMessage], relay: String = ""
     ) throws -> [PostgresStatement] {
         let messages = OutboxMessage.packingEvents(messages)
         var statements: [PostgresStatement] = []
@@ -41,16 +40,11 @@ enum OutboxStore {
                          AS e(id, type, version, occurred_at, producer, tenant, subjects, correlation_id, causation_id, payload)
                     """,
                     [
-                        events.map { $0.id }, events.map { $0.type }, events.map { $0.schemaVersion }, events.map { $0.occurredAt },
-                        events.map { $0.producer }, events.map { $0.tenant ?? "" },
-                        events.indices.map { i in
-                            (i < encoded.count ? encoded[i]?.subjects : nil)
-                                ?? String(decoding: JSONValue.object(events[i].subjects.mapValues { .string($0) }).serialized(), as: UTF8.self)
-                        },
-                        events.map { $0.correlationID?.lowercaseText ?? "" }, events.map { $0.causationID?.lowercaseText ?? "" },
-                        events.indices.map { i in
-                            (i < encoded.count ? encoded[i]?.payload : nil) ?? String(decoding: events[i].payload.serialized(), as: UTF8.self)
-                        },
+                        events.map { $0.event.id }, events.map { $0.event.type }, events.map { $0.event.schemaVersion },
+                        events.map { $0.event.occurredAt }, events.map { $0.event.producer }, events.map { $0.event.tenant ?? "" },
+                        events.map { $0.encoded.subjects },
+                        events.map { $0.event.correlationID?.lowercaseText ?? "" }, events.map { $0.event.causationID?.lowercaseText ?? "" },
+                        events.map { $0.encoded.payload },
                     ]))
         }
         if !messages.isEmpty {

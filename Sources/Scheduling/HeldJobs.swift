@@ -13,6 +13,7 @@ import Foundation
 /// running jobs themselves (a test checks this).
 public struct HeldJobs: Sendable {
     struct Held: Sendable {
+        var id: UUID
         /// Into `tenantNames`.
         var tenant: Int32
         /// The prepared cluster's flavor number, -1 for a flavor it does not have.
@@ -34,7 +35,7 @@ public struct HeldJobs: Sendable {
     }
 
     private(set) var jobs: [Held] = []
-    private var ids: [UUID] = []
+    /// Each job's place in `jobs`.
     private var slot: [UUID: Int] = [:]
     /// Every tenant name a job held here has had, numbered in order of first sight.
     private(set) var tenantNames: [String] = []
@@ -75,11 +76,10 @@ public struct HeldJobs: Sendable {
             holdings.append(contentsOf: repeatElement(Holding(), count: flavorSlots))
         }
         let held = Held(
-            tenant: tenant, flavor: Int32(flavor), perReplica: job.perReplica, end: job.endsBy.timeIntervalSince1970,
+            id: job.id, tenant: tenant, flavor: Int32(flavor), perReplica: job.perReplica, end: job.endsBy.timeIntervalSince1970,
             replicasHeld: replicasHeld, releaseNodes: releaseNodes)
         add(held, sign: 1)
         slot[job.id] = jobs.count
-        ids.append(job.id)
         jobs.append(held)
     }
 
@@ -90,11 +90,9 @@ public struct HeldJobs: Sendable {
         let last = jobs.count - 1
         if index != last {
             jobs[index] = jobs[last]
-            ids[index] = ids[last]
-            slot[ids[index]] = index
+            slot[jobs[index].id] = index
         }
         jobs.removeLast()
-        ids.removeLast()
     }
 
     private mutating func add(_ job: Held, sign: Int) {
